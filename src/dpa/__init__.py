@@ -1,0 +1,70 @@
+"""dpa: deterministic per-sample data augmentation parameters.
+
+The parameters of a sample are a pure function of its id and an
+:class:`AugmentationConfig`, bit-exact with DPA v0.2::
+
+    >>> import dpa
+    >>> dpa.gen_augmentation_params(0)["rotation"]
+    -0.14542826986576074
+
+``import dpa`` never imports torch, tensorflow or pyarrow; they are optional extras.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .config import PARAM_NAMES, PRESETS, AugmentationConfig, get_preset
+from .core import fib, gen_augmentation_params, gen_augmentation_seed
+from .formats import DPAFileError, read_augmentation_file
+from .generate import (
+    ParamBatch,
+    StreamingProgress,
+    generate_augmentation_chain,
+    generate_batch,
+    iter_batches,
+    stream_augmentation_chain,
+    stream_augmentation_range,
+)
+from .io import (
+    AugmentationWriter,
+    load_augmentation_chain,
+    load_augmentation_stream,
+    save_augmentation_chain,
+    save_augmentation_stream,
+)
+from .stats import RunningStatistics, compute_statistics, compute_streaming_statistics
+from .verify import VerifyReport, verify_augmentation_file
+
+try:
+    __version__ = version("dpa")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "PARAM_NAMES",
+    "PRESETS",
+    "AugmentationConfig",
+    "AugmentationWriter",
+    "DPAFileError",
+    "ParamBatch",
+    "RunningStatistics",
+    "StreamingProgress",
+    "VerifyReport",
+    "__version__",
+    "compute_statistics",
+    "compute_streaming_statistics",
+    "fib",
+    "gen_augmentation_params",
+    "gen_augmentation_seed",
+    "generate_augmentation_chain",
+    "generate_batch",
+    "get_preset",
+    "iter_batches",
+    "load_augmentation_chain",
+    "load_augmentation_stream",
+    "read_augmentation_file",
+    "save_augmentation_chain",
+    "save_augmentation_stream",
+    "stream_augmentation_chain",
+    "stream_augmentation_range",
+    "verify_augmentation_file",
+]

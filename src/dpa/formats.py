@@ -1,0 +1,659 @@
+"""The three file formats: how records and metadata are laid out and read back.
+
+Formats (chosen from the file name's suffix, or ``format=``):
+
+``json``
+    ``{"metadata": {...}, "augmentations": [record, ...], "statistics": {...}}``.
+    ``metadata`` holds ``version``, ``format_version``, ``config``, ``num_samples``,
+    ``generation_time`` (ISO-8601 UTC) and, for rank-aware output,
+    ``distributed_info`` (``rank``, ``world_size``, ``base_seed``).
+``jsonl``
+    A first line ``{"metadata": {...}}``, one record per line, and a last line
+    ``{"end": {"num_samples": N, "statistics": {...}}}`` that marks the file complete.
+``parquet``
+    Columns ``sample_id``, the five parameters (float64) and ``hash``; the metadata
+    (as JSON) in the file's key-value metadata under ``dpa.metadata`` and the count
+    and statistics under ``dpa.summary``.
+
+A record is ``{"sample_id", "rotation", "brightness", "noise", "scale", "contrast",
+"hash"}``. Readers validate as they go and raise :class:`DPAFileError` naming the
+file and the problem. File lifecycles (temporary files, renames, resuming) live
+in :mod:`dpa.io`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from .config import PARAM_NAMES, AugmentationConfig
+from .generate import ParamBatch, _id_array
+
+__all__ = [
+    "FORMATS",
+    "AugmentationFile",
+    "DPAFileError",
+    "detect_format",
+    "read_augmentation_file",
+]
+
+FORMATS = ("json", "jsonl", "parquet")
+FORMAT_VERSION = 1
+_SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+_COUNT_WIDTH = 21  # room for any count a file can hold, rewritten in place at the end
+_COUNT_PLACEHOLDER = "__DPA_NUM_SAMPLES__"
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+READ_BLOCK = 4096
+PathLike = str | os.PathLike[str]
+
+
+class DPAFileError(ValueError):
+    """A parameter file that cannot be read: missing, truncated, malformed or of
+    the wrong schema. ``path`` and ``problem`` say which and what."""
+
+    def __init__(self, path: PathLike, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+def detect_format(path: PathLike, format: str | None = None) -> str:
+    """The format to write ``path`` in: ``format`` if given, else from its suffix.
+
+    Example:
+        >>> detect_format("out/params.parquet")
+        'parquet'
+    """
+    if format is not None:
+        if format not in FORMATS:
+            raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+        return format
+    suffix = Path(path).suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise ValueError(
+            f"cannot tell the format of {str(path)!r} from its suffix; "
+            f"use .json, .jsonl or .parquet, or pass format="
+        )
+    return _SUFFIXES[suffix]
+
+
+def _check_path(path: Any) -> Path:
+    if not isinstance(path, str | os.PathLike) or str(path) == "":
+        raise TypeError(f"path must be a non-empty str or os.PathLike, got {path!r}")
+    return Path(path)
+
+
+def _check_distributed_info(info: Any) -> dict[str, int] | None:
+    if info is None:
+        return None
+    if not isinstance(info, dict):
+        raise TypeError(f"distributed_info must be a dict, got {type(info).__name__}")
+    out = {}
+    for key in ("rank", "world_size", "base_seed"):
+        value = info.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"distributed_info[{key!r}] must be an int >= 0, got {value!r}")
+        out[key] = value
+    if out["rank"] >= out["world_size"]:
+        raise ValueError(f"distributed_info: rank {out['rank']} >= world_size {out['world_size']}")
+    return out
+
+
+def _key_prefix(metadata: dict[str, Any]) -> bytes:
+    """The key form of the file's records: plain ids, or rank-aware keys."""
+    info = metadata.get("distributed_info")
+    if not info:
+        return b""
+    return f"{info['base_seed']}:{info['rank']}:".encode("ascii")
+
+
+def _record_lines(batch: ParamBatch) -> list[str]:
+    ids = batch.sample_id.tolist()
+    columns = [getattr(batch, name).tolist() for name in PARAM_NAMES]
+    hashes = [digest.decode("ascii") for digest in batch.hash.tolist()]
+    return [
+        f'{{"sample_id": {int(i)}, "rotation": {r!r}, "brightness": {b!r}, "noise": {n!r}, '
+        f'"scale": {s!r}, "contrast": {c!r}, "hash": "{h}"}}'
+        for i, r, b, n, s, c, h in zip(ids, *columns, hashes, strict=True)
+    ]
+
+
+class _TextSink:
+    """JSON and JSON Lines: header, records, trailer; the count patched in place.
+
+    Writes ASCII bytes to a binary handle, so offsets are byte offsets.
+    """
+
+    def __init__(self, handle: IO[bytes], fmt: str, metadata: dict[str, Any] | None) -> None:
+        self.handle = handle
+        self.fmt = fmt
+        self.first = True
+        self.count_offset = 0
+        if metadata is not None:
+            self._write_header(metadata)
+
+    def _write_header(self, metadata: dict[str, Any]) -> None:
+        header_meta = dict(metadata, num_samples=_COUNT_PLACEHOLDER)
+        header = json.dumps({"metadata": header_meta})
+        self.count_offset = self.handle.tell() + header.index(f'"{_COUNT_PLACEHOLDER}"')
+        header = header.replace(f'"{_COUNT_PLACEHOLDER}"', "0".rjust(_COUNT_WIDTH))
+        if self.fmt == "json":
+            header = header[:-1] + ',\n"augmentations": ['
+        else:
+            header += "\n"
+        self.handle.write(header.encode("ascii"))
+
+    @classmethod
+    def reopen(cls, handle: IO[bytes], header_line: bytes, has_records: bool) -> _TextSink:
+        """Continue a JSON Lines file whose records end where ``handle`` stands."""
+        sink = cls(handle, "jsonl", None)
+        sink.count_offset = header_line.index(b'"num_samples": ') + len(b'"num_samples": ')
+        sink.first = not has_records
+        return sink
+
+    def write(self, batch: ParamBatch) -> None:
+        lines = _record_lines(batch)
+        if not lines:
+            return
+        if self.fmt == "json":
+            separator = "\n" if self.first else ",\n"
+            text = separator + ",\n".join(lines)
+        else:
+            text = "\n".join(lines) + "\n"
+        self.handle.write(text.encode("ascii"))
+        self.first = False
+
+    def finish(self, count: int, statistics: dict[str, Any] | None) -> None:
+        if self.fmt == "json":
+            tail = "\n]" if not self.first else "]"
+            if statistics is not None:
+                tail += ',\n"statistics": ' + json.dumps(statistics)
+            tail += "}\n"
+        else:
+            end: dict[str, Any] = {"num_samples": count}
+            if statistics is not None:
+                end["statistics"] = statistics
+            tail = json.dumps({"end": end}) + "\n"
+        self.handle.write(tail.encode("ascii"))
+        self.handle.flush()
+        self.handle.seek(self.count_offset)
+        self.handle.write(str(count).rjust(_COUNT_WIDTH).encode("ascii"))
+        self.handle.flush()
+
+
+class _ParquetSink:
+    def __init__(self, path: Path, metadata: dict[str, Any]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.pa, self.pq = pa, pq
+        self.path = path
+        self.metadata = metadata
+        self.writer: Any = None
+
+    def write(self, batch: ParamBatch) -> None:
+        if len(batch) == 0:
+            return
+        table = batch.to_arrow()
+        if self.writer is None:
+            schema = table.schema.with_metadata({"dpa.metadata": json.dumps(self.metadata)})
+            self.writer = self.pq.ParquetWriter(self.path, schema)
+        elif table.schema.field("sample_id").type != self.writer.schema.field("sample_id").type:
+            wanted = self.writer.schema.field("sample_id").type
+            try:
+                ids = table.column("sample_id").cast(wanted)
+            except Exception:
+                raise ValueError(
+                    f"sample ids of this batch do not fit the file's {wanted} id column; "
+                    "write ids of 2**63 and above in a file of their own"
+                ) from None
+            table = table.set_column(0, "sample_id", ids)
+        self.writer.write_table(table.replace_schema_metadata(self.writer.schema.metadata))
+
+    def finish(self, count: int, statistics: dict[str, Any] | None) -> None:
+        if self.writer is None:  # no rows: still a valid, typed, empty file
+            self.write_empty()
+        summary = {"num_samples": count, "statistics": statistics}
+        self.writer.add_key_value_metadata({"dpa.summary": json.dumps(summary)})
+        self.writer.close()
+
+    def write_empty(self) -> None:
+        pa = self.pa
+        schema = pa.schema(
+            [("sample_id", pa.int64())]
+            + [(name, pa.float64()) for name in PARAM_NAMES]
+            + [("hash", pa.string())],
+            metadata={"dpa.metadata": json.dumps(self.metadata)},
+        )
+        self.writer = self.pq.ParquetWriter(self.path, schema)
+
+
+def _checked_records(records: Sequence[Any]) -> Sequence[dict[str, Any]]:
+    for position, record in enumerate(records):
+        problem = _record_problem(record)
+        if problem:
+            raise ValueError(f"record {position}: {problem}")
+    return records
+
+
+def _record_problem(record: Any) -> str | None:
+    """What is wrong with one record, or None."""
+    if not isinstance(record, dict):
+        return f"expected an object, got {type(record).__name__}"
+    for name in PARAM_NAMES:
+        value = record.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{name!r} missing or not a number: {value!r}"
+        if not math.isfinite(value):
+            return f"{name!r} is not finite: {value!r}"
+    digest = record.get("hash")
+    if not isinstance(digest, str) or not _HEX64.match(digest):
+        return f"'hash' missing or not 64 lower-case hex digits: {digest!r:.80}"
+    if "sample_id" in record:
+        sid = record["sample_id"]
+        if isinstance(sid, bool) or not isinstance(sid, int) or sid < 0:
+            return f"'sample_id' is not a non-negative int: {sid!r}"
+    return None
+
+
+class _JsonScanner:
+    """Incremental reader of one JSON document: top-level keys one at a time, and
+    the ``augmentations`` array element by element, without loading the file."""
+
+    def __init__(self, handle: IO[str], path: Path) -> None:
+        self.handle = handle
+        self.path = path
+        self.buffer = ""
+        self.pos = 0
+        self.eof = False
+        self.decoder = json.JSONDecoder()
+
+    def _fill(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.handle.read(1 << 20)
+        if not chunk:
+            self.eof = True
+            return False
+        self.buffer = self.buffer[self.pos :] + chunk
+        self.pos = 0
+        return True
+
+    def _skip_ws(self) -> str:
+        while True:
+            while self.pos < len(self.buffer) and self.buffer[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos]
+            if not self._fill():
+                raise DPAFileError(self.path, "truncated: the file ends before the JSON does")
+
+    def expect(self, char: str) -> None:
+        found = self._skip_ws()
+        if found != char:
+            raise DPAFileError(
+                self.path,
+                f"malformed JSON: expected {char!r} at offset ~{self.pos}, found {found!r}",
+            )
+        self.pos += 1
+
+    def peek(self) -> str:
+        return self._skip_ws()
+
+    def peek_end(self) -> bool:
+        """True when anything but white space follows the document."""
+        try:
+            self._skip_ws()
+        except DPAFileError:
+            return False
+        return True
+
+    def value(self) -> Any:
+        self._skip_ws()
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._fill():
+                    continue
+                near_end = exc.pos >= len(self.buffer.rstrip()) - 200
+                cut = near_end or exc.msg.startswith("Unterminated")
+                problem = "truncated" if cut else "malformed JSON"
+                raise DPAFileError(self.path, f"{problem}: {exc.msg} (offset ~{exc.pos})") from None
+            if end >= len(self.buffer) and not self.eof and self._fill():
+                continue  # a number may go on in the next block: parse again
+            self.pos = end
+            return value
+
+
+def _open_text(path: Path) -> IO[str]:
+    try:
+        return open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"{path}: is a folder, not a file") from None
+
+
+def _sniff(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"{path}: is a folder, not a file") from None
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if not head.strip():
+        raise DPAFileError(path, "empty file")
+    first_line = head.split(b"\n", 1)[0]
+    try:
+        first = json.loads(first_line)
+    except ValueError:
+        if head.lstrip()[:1] == b"{":
+            return "json"
+        raise DPAFileError(path, "not a dpa file: neither JSON, JSON Lines nor Parquet") from None
+    if isinstance(first, dict) and set(first) == {"metadata"} and b"\n" in head:
+        return "jsonl"
+    return "json"
+
+
+def _check_metadata(path: Path, metadata: Any) -> dict[str, Any]:
+    if not isinstance(metadata, dict):
+        raise DPAFileError(path, f"'metadata' must be an object, got {type(metadata).__name__}")
+    config = metadata.get("config")
+    if config is not None:
+        try:
+            AugmentationConfig.from_dict(config)
+        except (TypeError, ValueError) as exc:
+            raise DPAFileError(path, f"invalid config in metadata: {exc}") from None
+    count = metadata.get("num_samples")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        raise DPAFileError(path, f"invalid num_samples in metadata: {count!r}")
+    if metadata.get("distributed_info") is not None:
+        try:
+            _check_distributed_info(metadata["distributed_info"])
+        except (TypeError, ValueError) as exc:
+            raise DPAFileError(path, f"invalid distributed_info: {exc}") from None
+    return metadata
+
+
+@dataclass
+class AugmentationFile:
+    """A parameter file opened for reading: its format and metadata, and its
+    records as columnar batches (read incrementally).
+
+    Example:
+        >>> import tempfile, os, dpa
+        >>> target = os.path.join(tempfile.mkdtemp(), "p.jsonl")
+        >>> dpa.save_augmentation_chain(dpa.generate_batch(range(3)), target)
+        >>> f = read_augmentation_file(target)
+        >>> f.format, f.num_samples, f.config.augmentation_depth
+        ('jsonl', 3, 10)
+    """
+
+    path: Path
+    format: str
+    metadata: dict[str, Any]
+    statistics: dict[str, Any] | None = None
+    _parquet: Any = field(default=None, repr=False)
+
+    @property
+    def num_samples(self) -> int | None:
+        """The count the file declares (``None`` when it declares none)."""
+        count = self.metadata.get("num_samples")
+        return count if isinstance(count, int) else None
+
+    @property
+    def config(self) -> AugmentationConfig | None:
+        """The config the file was generated with (``None`` when it names none)."""
+        raw = self.metadata.get("config")
+        return None if raw is None else AugmentationConfig.from_dict(raw)
+
+    def iter_batches(self, batch_size: int = READ_BLOCK) -> Iterator[ParamBatch]:
+        """Every record, in file order, as validated :class:`ParamBatch` objects.
+
+        Raises :class:`DPAFileError` at the first truncated or malformed part, and
+        when the number of records differs from the declared count.
+        """
+        if self.format == "parquet":
+            return self._parquet_batches(batch_size)
+        return self._text_batches(batch_size)
+
+    def iter_records(self) -> Iterator[dict[str, Any]]:
+        """Every record as a dict (with ``sample_id``), in file order."""
+        for batch in self.iter_batches():
+            yield from batch.to_dicts()
+
+    # JSON / JSONL
+    def _text_batches(self, batch_size: int) -> Iterator[ParamBatch]:
+        records = self._json_records() if self.format == "json" else self._jsonl_records()
+        pending: list[dict[str, Any]] = []
+        position = 0
+        for record in records:
+            problem = _record_problem(record)
+            if problem:
+                raise DPAFileError(self.path, f"record {position}: {problem}")
+            pending.append(record)
+            position += 1
+            if len(pending) >= batch_size:
+                yield ParamBatch.from_dicts(pending, position - len(pending))
+                pending = []
+        if pending:
+            yield ParamBatch.from_dicts(pending, position - len(pending))
+        declared = self.num_samples
+        if declared is not None and declared != position:
+            raise DPAFileError(
+                self.path, f"declares {declared} samples but holds {position} (truncated?)"
+            )
+
+    def _json_records(self) -> Iterator[Any]:
+        with _open_text(self.path) as handle:
+            scanner = _JsonScanner(handle, self.path)
+            scanner.expect("{")
+            seen_records = False
+            if scanner.peek() == "}":
+                raise DPAFileError(self.path, "no 'augmentations' in the file")
+            while True:
+                key = scanner.value()
+                scanner.expect(":")
+                if key == "augmentations":
+                    seen_records = True
+                    scanner.expect("[")
+                    if scanner.peek() == "]":
+                        scanner.pos += 1
+                    else:
+                        while True:
+                            yield scanner.value()
+                            if scanner.peek() == ",":
+                                scanner.pos += 1
+                                continue
+                            scanner.expect("]")
+                            break
+                else:
+                    scanner.value()
+                if scanner.peek() == ",":
+                    scanner.pos += 1
+                    continue
+                scanner.expect("}")
+                break
+            if not seen_records:
+                raise DPAFileError(self.path, "no 'augmentations' in the file")
+            if scanner.peek_end():
+                raise DPAFileError(self.path, "malformed JSON: data after the end of the document")
+
+    def _jsonl_records(self) -> Iterator[Any]:
+        with _open_text(self.path) as handle:
+            handle.readline()  # the metadata line, already read
+            line_number = 1
+            for line in handle:
+                line_number += 1
+                if not line.endswith("\n"):
+                    raise DPAFileError(self.path, f"truncated: line {line_number} is incomplete")
+                try:
+                    item = json.loads(line)
+                except ValueError as exc:
+                    raise DPAFileError(
+                        self.path, f"line {line_number}: malformed JSON: {exc}"
+                    ) from None
+                if isinstance(item, dict) and set(item) == {"end"}:
+                    self._read_end(item["end"], line_number)
+                    if handle.readline():
+                        raise DPAFileError(self.path, f"data after the end line {line_number}")
+                    return
+                yield item
+            raise DPAFileError(self.path, "truncated: no end line (the writer did not finish)")
+
+    def _read_end(self, end: Any, line_number: int) -> None:
+        if not isinstance(end, dict) or not isinstance(end.get("num_samples"), int):
+            raise DPAFileError(self.path, f"line {line_number}: malformed end line")
+        if self.num_samples is not None and end["num_samples"] != self.num_samples:
+            raise DPAFileError(self.path, "the end line and the metadata disagree on the count")
+        self.metadata["num_samples"] = end["num_samples"]
+        self.statistics = end.get("statistics")
+
+    # Parquet
+    def _parquet_batches(self, batch_size: int) -> Iterator[ParamBatch]:
+        position = 0
+        try:
+            for record_batch in self._parquet.iter_batches(batch_size=batch_size):
+                batch = _arrow_to_batch(self.path, record_batch, position)
+                position += len(batch)
+                yield batch
+        except DPAFileError:
+            raise
+        except Exception as exc:  # pyarrow raises OSError / ArrowInvalid for damaged data
+            raise DPAFileError(self.path, f"damaged Parquet data: {exc}") from None
+        declared = self.num_samples
+        if declared is not None and declared != position:
+            raise DPAFileError(self.path, f"declares {declared} samples but holds {position}")
+
+
+def _arrow_to_batch(path: Path, record_batch: Any, position: int) -> ParamBatch:
+    import pyarrow as pa
+
+    names = record_batch.schema.names
+    columns: dict[str, Any] = {}
+    for name in PARAM_NAMES:
+        if name not in names:
+            raise DPAFileError(path, f"missing column {name!r}")
+        column = record_batch.column(name)
+        if not pa.types.is_floating(column.type):
+            raise DPAFileError(path, f"column {name!r} has type {column.type}, expected double")
+        if column.null_count:
+            raise DPAFileError(path, f"column {name!r} has missing values")
+        values = column.to_numpy(zero_copy_only=False).astype(np.float64)
+        if not np.isfinite(values).all():
+            raise DPAFileError(path, f"column {name!r} has values that are not finite")
+        columns[name] = values
+    if "hash" not in names:
+        raise DPAFileError(path, "missing column 'hash'")
+    hashes = record_batch.column("hash")
+    if not (pa.types.is_string(hashes.type) or pa.types.is_large_string(hashes.type)):
+        raise DPAFileError(path, f"column 'hash' has type {hashes.type}, expected string")
+    digests = hashes.to_pylist()
+    for offset, digest in enumerate(digests):
+        if not isinstance(digest, str) or not _HEX64.match(digest):
+            raise DPAFileError(
+                path, f"record {position + offset}: 'hash' is not 64 lower-case hex digits"
+            )
+    if "sample_id" in names:
+        ids_column = record_batch.column("sample_id")
+        if ids_column.null_count:
+            raise DPAFileError(path, "column 'sample_id' has missing values")
+        if pa.types.is_integer(ids_column.type):
+            ids = ids_column.to_pylist()
+        elif pa.types.is_string(ids_column.type):
+            try:
+                ids = [int(text) for text in ids_column.to_pylist()]
+            except ValueError:
+                raise DPAFileError(
+                    path, "column 'sample_id' holds text that is not an id"
+                ) from None
+        else:
+            raise DPAFileError(path, f"column 'sample_id' has type {ids_column.type}")
+        if ids and min(ids) < 0:
+            raise DPAFileError(path, "column 'sample_id' has negative ids")
+    else:
+        ids = list(range(position, position + record_batch.num_rows))
+    return ParamBatch(
+        sample_id=_id_array(ids),
+        hash=np.array([d.encode("ascii") for d in digests], dtype="S64"),
+        **columns,
+    )
+
+
+def read_augmentation_file(path: PathLike) -> AugmentationFile:
+    """Open a parameter file of any of the three formats and read its metadata.
+
+    The records are read later, incrementally, by :meth:`AugmentationFile.iter_batches`.
+    """
+    path = _check_path(path)
+    fmt = _sniff(path)
+    if fmt == "parquet":
+        return _read_parquet_file(path)
+    with _open_text(path) as handle:
+        if fmt == "jsonl":
+            try:
+                metadata = json.loads(handle.readline())["metadata"]
+            except (ValueError, KeyError):
+                raise DPAFileError(path, "malformed metadata line") from None
+            return AugmentationFile(path, "jsonl", _check_metadata(path, metadata))
+        scanner = _JsonScanner(handle, path)
+        scanner.expect("{")
+        metadata, statistics = {}, None
+        # Our files (and v0.2's) put metadata first; otherwise no metadata is read.
+        if scanner.peek() == '"':
+            key = scanner.value()
+            if key == "metadata":
+                scanner.expect(":")
+                metadata = scanner.value()
+        file = AugmentationFile(path, "json", _check_metadata(path, metadata), statistics)
+    return file
+
+
+def _read_parquet_file(path: Path) -> AugmentationFile:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("reading Parquet needs pyarrow: pip install 'dpa[parquet]'") from exc
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:
+        raise DPAFileError(path, f"not a readable Parquet file (truncated?): {exc}") from None
+    raw = parquet.metadata.metadata or {}
+    try:
+        metadata = json.loads(raw[b"dpa.metadata"]) if b"dpa.metadata" in raw else {}
+        summary = json.loads(raw[b"dpa.summary"]) if b"dpa.summary" in raw else {}
+    except ValueError:
+        raise DPAFileError(path, "malformed dpa metadata in the Parquet file") from None
+    if not isinstance(summary, dict):
+        raise DPAFileError(path, "malformed dpa summary in the Parquet file")
+    metadata = _check_metadata(path, metadata)
+    if b"dpa.metadata" in raw and "num_samples" not in summary:
+        raise DPAFileError(path, "incomplete: the writer did not finish (no dpa.summary)")
+    if "num_samples" in summary:
+        metadata["num_samples"] = summary["num_samples"]
+    metadata = _check_metadata(path, metadata)
+    names = parquet.schema_arrow.names
+    for name in (*PARAM_NAMES, "hash"):
+        if name not in names:
+            raise DPAFileError(path, f"missing column {name!r}")
+    if (
+        metadata.get("num_samples") is not None
+        and parquet.metadata.num_rows != metadata["num_samples"]
+    ):
+        raise DPAFileError(
+            path,
+            f"declares {metadata['num_samples']} samples but holds {parquet.metadata.num_rows}",
+        )
+    return AugmentationFile(path, "parquet", metadata, summary.get("statistics"), parquet)

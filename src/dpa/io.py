@@ -1,0 +1,604 @@
+"""Saving and loading parameter files: atomic, streaming, resumable writes.
+
+Formats (chosen from the file name's suffix, or ``format=``):
+
+``json``
+    ``{"metadata": {...}, "augmentations": [record, ...], "statistics": {...}}``.
+    ``metadata`` holds ``version``, ``format_version``, ``config``, ``num_samples``,
+    ``generation_time`` (ISO-8601 UTC) and, for rank-aware output,
+    ``distributed_info`` (``rank``, ``world_size``, ``base_seed``).
+``jsonl``
+    A first line ``{"metadata": {...}}``, one record per line, and a last line
+    ``{"end": {"num_samples": N, "statistics": {...}}}`` that marks the file complete.
+``parquet``
+    Columns ``sample_id``, the five parameters (float64) and ``hash``; the metadata
+    (as JSON) in the file's key-value metadata under ``dpa.metadata`` and the count
+    and statistics under ``dpa.summary``.
+
+A record is ``{"sample_id", "rotation", "brightness", "noise", "scale", "contrast",
+"hash"}``; records written without a ``sample_id`` get their position. Writers
+stream (constant memory, statistics online) into a temporary file in the target's
+folder and rename it into place only when complete. Readers raise
+:class:`DPAFileError` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from .config import AugmentationConfig
+from .formats import (
+    FORMAT_VERSION,
+    READ_BLOCK,
+    AugmentationFile,
+    PathLike,
+    _arrow_to_batch,
+    _check_distributed_info,
+    _check_path,
+    _checked_records,
+    _ParquetSink,
+    _record_problem,
+    _TextSink,
+    detect_format,
+    read_augmentation_file,
+)
+from .generate import ParamBatch, iter_batches
+from .stats import RunningStatistics
+
+__all__ = [
+    "AugmentationWriter",
+    "load_augmentation_chain",
+    "load_augmentation_stream",
+    "partial_path",
+    "save_augmentation_chain",
+    "save_augmentation_stream",
+    "write_range",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _package_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system lets a folder be opened
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+_PARTIAL_SUFFIX = ".dpa-partial"
+#: Metadata fields that must match for a partial output to be continued.
+_RESUME_KEYS = ("format", "config", "distributed_info", "start_id")
+
+
+def partial_path(path: PathLike) -> Path:
+    """Where an interrupted resumable write of ``path`` keeps its progress."""
+    target = Path(path)
+    return target.with_name(f".{target.name}{_PARTIAL_SUFFIX}")
+
+
+class AugmentationWriter:
+    """Write parameters to ``path`` in chunks, atomically.
+
+    Data goes to a temporary file in the same folder; :meth:`close` completes it
+    and renames it into place. Leaving the ``with`` block through an exception
+    discards it, so ``path`` never holds a half-written file.
+
+    With ``resumable=True`` (JSON Lines and Parquet) the progress is kept in
+    :func:`partial_path` and survives an interruption; a later writer with
+    ``resume=True`` and the same metadata continues it, and :attr:`resumed_count`
+    says how many records were already there.
+
+    Example:
+        >>> import tempfile, os, dpa
+        >>> target = os.path.join(tempfile.mkdtemp(), "p.jsonl")
+        >>> with AugmentationWriter(target) as writer:
+        ...     writer.write(dpa.generate_batch(range(10)))
+        >>> dpa.read_augmentation_file(target).num_samples
+        10
+    """
+
+    def __init__(
+        self,
+        path: PathLike,
+        config: AugmentationConfig | None = None,
+        *,
+        format: str | None = None,
+        include_stats: bool = True,
+        distributed_info: dict[str, int] | None = None,
+        extra_metadata: dict[str, Any] | None = None,
+        resumable: bool = False,
+        resume: bool = False,
+    ) -> None:
+        self.path = _check_path(path)
+        self.format = detect_format(self.path, format)
+        if config is None:
+            config = AugmentationConfig()
+        if not isinstance(config, AugmentationConfig):
+            raise TypeError(f"config must be an AugmentationConfig, got {type(config).__name__}")
+        self.config = config
+        self.include_stats = bool(include_stats)
+        self.resumable = bool(resumable or resume)
+        if self.resumable and self.format == "json":
+            raise ValueError("resumable output needs the jsonl or parquet format, not json")
+        self.metadata: dict[str, Any] = {
+            "version": _package_version(),
+            "format_version": FORMAT_VERSION,
+            "format": self.format,
+            "config": config.to_dict(),
+            "num_samples": None,
+            "generation_time": _utc_now(),
+        }
+        info = _check_distributed_info(distributed_info)
+        if info is not None:
+            self.metadata["distributed_info"] = info
+        if extra_metadata:
+            self.metadata.update(extra_metadata)
+        self.count = 0
+        #: Records found in a continued partial output (0 for a fresh start).
+        self.resumed_count = 0
+        self.statistics = RunningStatistics()
+        self._closed = False
+        self._handle: IO[bytes] | None = None
+        self._lock: IO[bytes] | None = None
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{self.path}: folder {str(folder)!r} does not exist")
+        if self.path.is_dir():
+            raise IsADirectoryError(f"{self.path}: is a folder, not a file")
+        self.tmp_path = partial_path(self.path) if self.resumable else self._new_tmp()
+        try:
+            self._sink = self._open_sink(resume)
+        except BaseException:
+            self._release(discard=not self.resumable)
+            raise
+
+    def _new_tmp(self) -> Path:
+        fd, tmp = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+        )
+        os.close(fd)
+        return Path(tmp)
+
+    def _open_sink(self, resume: bool) -> _TextSink | _ParquetSink | _PartsSink:
+        if self.format == "parquet" and not self.resumable:
+            return _ParquetSink(self.tmp_path, self.metadata)
+        if self.format == "parquet":
+            self.tmp_path.mkdir(exist_ok=True)
+            self._lock = _locked(self.tmp_path / "lock", self.tmp_path)
+            parts = _PartsSink(self.tmp_path, self.metadata)
+            if resume:
+                self.resumed_count = parts.resume(self._check_resumable, self.statistics)
+            else:
+                parts.start_over()
+            self.count = self.resumed_count
+            return parts
+        if not self.resumable:
+            self._handle = open(self.tmp_path, "wb")  # noqa: SIM115 - closed by close()/abort()
+            return _TextSink(self._handle, self.format, self.metadata)
+        self._handle = _locked(self.tmp_path, self.tmp_path)
+        if resume and self._handle.seek(0, os.SEEK_END) > 0:
+            sink = self._resume_jsonl(self._handle)
+        else:
+            self._handle.seek(0)
+            self._handle.truncate()
+            sink = _TextSink(self._handle, self.format, self.metadata)
+        self.count = self.resumed_count
+        return sink
+
+    def _check_resumable(self, found: dict[str, Any]) -> None:
+        for key in _RESUME_KEYS:
+            if found.get(key) != self.metadata.get(key):
+                raise ValueError(
+                    f"{self.tmp_path}: the interrupted output was made with another {key} "
+                    f"({found.get(key)!r}, now {self.metadata.get(key)!r}); "
+                    "run without resuming to start over"
+                )
+        self.metadata["generation_time"] = found.get("generation_time", _utc_now())
+
+    def _resume_jsonl(self, handle: IO[bytes]) -> _TextSink:
+        handle.seek(0)
+        header = handle.readline()
+        try:
+            found = json.loads(header)["metadata"]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(
+                f"{self.tmp_path}: the interrupted output has no readable header; "
+                "run without resuming to start over"
+            ) from None
+        self._check_resumable(found)
+        good_end = handle.tell()
+        expected = self.metadata.get("start_id", 0)
+        pending: list[dict[str, Any]] = []
+        for line in handle:
+            record = _parse_record_line(line)
+            if record is None or record.get("sample_id") != expected:
+                break  # the cut: an incomplete, damaged or end line
+            pending.append(record)
+            expected += 1
+            good_end += len(line)
+            if len(pending) >= READ_BLOCK:
+                self._count_resumed(pending)
+                pending = []
+        self._count_resumed(pending)
+        handle.seek(good_end)
+        handle.truncate()
+        logger.info("resuming %s after %d records", self.path, self.resumed_count)
+        return _TextSink.reopen(handle, header, has_records=self.resumed_count > 0)
+
+    def _count_resumed(self, records: list[dict[str, Any]]) -> None:
+        if records:
+            self.statistics.update_records(records)
+            self.resumed_count += len(records)
+
+    def write(self, batch: ParamBatch | Sequence[dict[str, Any]]) -> None:
+        """Append a :class:`ParamBatch` or a list of parameter dicts."""
+        if self._closed:
+            raise ValueError(f"{self.path}: writer is closed")
+        if not isinstance(batch, ParamBatch):
+            batch = _records_to_batch(batch, self.count)
+        self._sink.write(batch)
+        if self._handle is not None and self.resumable:
+            self._handle.flush()  # what a kill leaves behind is then whole lines
+        if self.include_stats:
+            self.statistics.update_batch(batch)
+        self.count += len(batch)
+
+    def close(self) -> None:
+        """Finish the file and rename it into place."""
+        if self._closed:
+            return
+        try:
+            stats = self.statistics.result() if self.include_stats else None
+            if isinstance(self._sink, _PartsSink):
+                final_tmp = self._new_tmp()
+                try:
+                    self._sink.assemble(final_tmp, self.count, stats)
+                    _fsync_file(final_tmp)
+                    os.replace(final_tmp, self.path)
+                finally:
+                    final_tmp.unlink(missing_ok=True)
+            else:
+                self._sink.finish(self.count, stats)
+                if self._handle is not None:
+                    os.fsync(self._handle.fileno())
+                else:
+                    _fsync_file(self.tmp_path)
+                os.replace(self.tmp_path, self.path)
+            _fsync_dir(self.path.parent)
+        except BaseException:
+            self._release(discard=not self.resumable)
+            raise
+        self._release(discard=True)
+        logger.info("wrote %d samples to %s", self.count, self.path)
+
+    def abort(self) -> None:
+        """Stop without writing ``path``. A resumable writer keeps its progress for a
+        later ``resume=True``; any other discards its temporary file."""
+        self._release(discard=not self.resumable)
+
+    def _release(self, discard: bool) -> None:
+        self._closed = True
+        for handle in (self._handle, self._lock):
+            if handle is not None:
+                with contextlib.suppress(OSError):
+                    handle.close()
+        self._handle = self._lock = None
+        sink = getattr(self, "_sink", None)
+        if isinstance(sink, _ParquetSink) and sink.writer is not None:
+            with contextlib.suppress(Exception):
+                sink.writer.close()
+        if discard:
+            if self.tmp_path.is_dir():
+                shutil.rmtree(self.tmp_path, ignore_errors=True)
+            else:
+                self.tmp_path.unlink(missing_ok=True)
+
+    def __enter__(self) -> AugmentationWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _locked(path: Path, what: Path) -> IO[bytes]:
+    """Open ``path`` for update (creating it) and hold an exclusive lock on it."""
+    # Read-write without O_APPEND: the count in the header is rewritten in place.
+    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o644), "r+b")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise RuntimeError(f"{what}: another process is writing this output") from None
+    return handle
+
+
+def _parse_record_line(line: bytes) -> dict[str, Any] | None:
+    if not line.endswith(b"\n"):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if _record_problem(record) is not None or "sample_id" not in record:
+        return None
+    return record  # type: ignore[no-any-return]
+
+
+class _PartsSink:
+    """Resumable Parquet: each chunk a complete Parquet file in a partial folder,
+    joined into one file at the end."""
+
+    def __init__(self, folder: Path, metadata: dict[str, Any]) -> None:
+        self.folder = folder
+        self.metadata = metadata
+        self.next_index = 0
+
+    def _part(self, index: int) -> Path:
+        return self.folder / f"part-{index:06d}.parquet"
+
+    def _parts(self) -> list[Path]:
+        return sorted(self.folder.glob("part-*.parquet"))
+
+    def start_over(self) -> None:
+        for leftover in self.folder.iterdir():
+            if leftover.name != "lock":
+                leftover.unlink()
+        _write_atomic(self.folder / "metadata.json", json.dumps(self.metadata).encode())
+
+    def resume(self, check: Any, statistics: RunningStatistics) -> int:
+        header = self.folder / "metadata.json"
+        try:
+            found = json.loads(header.read_bytes())
+        except (OSError, ValueError):
+            self.start_over()
+            return 0
+        check(found)
+        import pyarrow.parquet as pq
+
+        count, expected = 0, self.metadata.get("start_id", 0)
+        for index, part in enumerate(self._parts()):
+            try:
+                batch = _arrow_to_batch(part, pq.read_table(part), 0)
+            except Exception:
+                batch = None
+            if part != self._part(index) or not batch or batch.sample_id[0] != expected:
+                for stale in self._parts()[index:]:
+                    stale.unlink()
+                break
+            statistics.update_batch(batch)
+            count += len(batch)
+            expected += len(batch)
+            self.next_index = index + 1
+        return count
+
+    def write(self, batch: ParamBatch) -> None:
+        if len(batch) == 0:
+            return
+        import pyarrow.parquet as pq
+
+        part = self._part(self.next_index)
+        scratch = part.with_suffix(".writing")
+        pq.write_table(batch.to_arrow(), scratch)
+        os.replace(scratch, part)
+        self.next_index += 1
+
+    def assemble(self, target: Path, count: int, statistics: dict[str, Any] | None) -> None:
+        import pyarrow.parquet as pq
+
+        sink = _ParquetSink(target, self.metadata)
+        try:
+            for part in self._parts():
+                sink.write(_arrow_to_batch(part, pq.read_table(part), 0))
+            sink.finish(count, statistics)
+        except BaseException:
+            if sink.writer is not None:
+                with contextlib.suppress(Exception):
+                    sink.writer.close()
+            raise
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    scratch = path.with_suffix(path.suffix + ".writing")
+    scratch.write_bytes(data)
+    os.replace(scratch, path)
+
+
+def _records_to_batch(records: Any, start_position: int) -> ParamBatch:
+    if isinstance(records, dict) or not isinstance(records, Sequence):
+        raise TypeError(f"expected a ParamBatch or a list of parameter dicts, got {records!r:.80}")
+    try:
+        return ParamBatch.from_dicts(_checked_records(records), start_position)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"not a list of parameter dicts: {exc}") from None
+
+
+def save_augmentation_stream(
+    stream: Iterable[Any],
+    path: PathLike,
+    config: AugmentationConfig | None = None,
+    include_stats: bool = True,
+    *,
+    format: str | None = None,
+    distributed_info: dict[str, int] | None = None,
+) -> int:
+    """Write a stream of parameters to ``path`` in constant memory; return the count.
+
+    ``stream`` yields dicts, lists of dicts (``chunk_size`` streams) or
+    :class:`ParamBatch` objects. The format follows the suffix unless ``format``
+    is given.
+
+    Example:
+        >>> import tempfile, os, dpa
+        >>> target = os.path.join(tempfile.mkdtemp(), "p.json")
+        >>> save_augmentation_stream(dpa.stream_augmentation_chain(100), target)
+        100
+    """
+    if isinstance(stream, str | bytes | dict) or not isinstance(stream, Iterable):
+        raise TypeError(f"stream must be an iterable of parameters, got {type(stream).__name__}")
+    with AugmentationWriter(
+        path, config, format=format, include_stats=include_stats, distributed_info=distributed_info
+    ) as writer:
+        pending: list[dict[str, Any]] = []
+        for item in stream:
+            if isinstance(item, dict):
+                pending.append(item)
+                if len(pending) >= READ_BLOCK:
+                    writer.write(pending)
+                    pending = []
+                continue
+            if pending:
+                writer.write(pending)
+                pending = []
+            if isinstance(item, ParamBatch | list | tuple):
+                writer.write(item)
+            else:
+                raise TypeError(
+                    f"stream items must be dicts, lists or ParamBatch, got {item!r:.80}"
+                )
+        if pending:
+            writer.write(pending)
+    return writer.count
+
+
+def save_augmentation_chain(
+    params: Sequence[dict[str, Any]] | ParamBatch,
+    path: PathLike,
+    config: AugmentationConfig | None = None,
+    include_stats: bool = True,
+    *,
+    format: str | None = None,
+    distributed_info: dict[str, int] | None = None,
+) -> None:
+    """Write a list of parameter dicts (or a :class:`ParamBatch`) to ``path``.
+
+    Example:
+        >>> import tempfile, os, dpa
+        >>> target = os.path.join(tempfile.mkdtemp(), "chain.json")
+        >>> save_augmentation_chain(dpa.generate_augmentation_chain(5), target)
+        >>> len(load_augmentation_chain(target))
+        5
+    """
+    if isinstance(params, ParamBatch):
+        chunks: Iterable[Any] = [params]
+    elif isinstance(params, Sequence) and not isinstance(params, str | bytes):
+        chunks = [params[i : i + READ_BLOCK] for i in range(0, len(params), READ_BLOCK)]
+    else:
+        raise TypeError(f"params must be a list of parameter dicts, got {type(params).__name__}")
+    save_augmentation_stream(
+        chunks,
+        path,
+        config,
+        include_stats,
+        format=format,
+        distributed_info=distributed_info,
+    )
+
+
+def load_augmentation_chain(path: PathLike) -> list[dict[str, Any]]:
+    """Every record of a parameter file, as a list of dicts (with ``sample_id``).
+
+    Example:
+        >>> import tempfile, os, dpa
+        >>> target = os.path.join(tempfile.mkdtemp(), "c.parquet")
+        >>> dpa.save_augmentation_chain(dpa.generate_batch(range(4)), target)
+        >>> [r["sample_id"] for r in load_augmentation_chain(target)]
+        [0, 1, 2, 3]
+    """
+    return list(read_augmentation_file(path).iter_records())
+
+
+def load_augmentation_stream(path: PathLike, chunk_size: int | None = None) -> Iterator[Any]:
+    """Read a parameter file incrementally: dicts, or lists of ``chunk_size`` dicts.
+
+    The file is never read into memory whole; problems raise :class:`DPAFileError`
+    when reached.
+    """
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+    ):
+        raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
+    file = read_augmentation_file(path)
+    return _load_stream(file, chunk_size)
+
+
+def _load_stream(file: AugmentationFile, chunk_size: int | None) -> Iterator[Any]:
+    if chunk_size is None:
+        yield from file.iter_records()
+    else:
+        for batch in file.iter_batches(chunk_size):
+            yield batch.to_dicts()
+
+
+def write_range(
+    path: PathLike,
+    start_id: int,
+    end_id: int,
+    config: AugmentationConfig | None = None,
+    *,
+    format: str | None = None,
+    include_stats: bool = True,
+    batch_size: int = 65536,
+    progress: Any = None,
+    resumable: bool = False,
+    resume: bool = False,
+) -> AugmentationWriter:
+    """Generate ids ``start_id .. end_id-1`` straight into a file (columnar, atomic).
+
+    With ``resume=True`` an interrupted resumable run of the same output, config
+    and start is continued where it stopped. ``progress(n)`` is called with the
+    number of records done after each batch (first with those resumed). Returns
+    the closed writer (``count``, ``resumed_count``, ``statistics``).
+    """
+    writer = AugmentationWriter(
+        path,
+        config,
+        format=format,
+        include_stats=include_stats,
+        extra_metadata={"start_id": start_id},
+        resumable=resumable,
+        resume=resume,
+    )
+    with writer:
+        first = start_id + writer.resumed_count
+        if writer.resumed_count > end_id - start_id:
+            raise ValueError(
+                f"{writer.tmp_path}: the interrupted output already holds "
+                f"{writer.resumed_count} samples, more than the {end_id - start_id} asked for"
+            )
+        if progress is not None and writer.resumed_count:
+            progress(writer.resumed_count)
+        for batch in iter_batches(first, end_id, writer.config, batch_size):
+            writer.write(batch)
+            if progress is not None:
+                progress(len(batch))
+    return writer
