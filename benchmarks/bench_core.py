@@ -1,0 +1,370 @@
+"""Throughput of dpa's generation APIs against a naive inline DPA v0.2.
+
+Measures samples per second of
+
+* ``per-sample``: ``dpa.gen_augmentation_params(i, config)`` in a loop over ids;
+* ``batch``: ``dpa.generate_batch(range(...), config)`` (columnar arrays);
+* ``stream``: ``dpa.stream_augmentation_chain(n, config)``, consuming every dict;
+* ``stream chunked``: the same with ``chunk_size``, consuming every dict of every chunk;
+
+next to ``naive``, the algorithm as DPA v0.2 wrote it, inline in this script: one
+``hashlib.sha256(...)`` call per chain step on ``str`` concatenations, ``fib(i)``
+recomputed by a plain loop at each step, the global ``random.seed(seed)`` and five
+``random.uniform`` calls. Each API's rate is printed with its ratio to the naive
+rate measured in the same run.
+
+Before timing, the script checks that the naive version and every API agree to the
+last bit on a few hundred ids, and exits with status 2 if they do not. The
+contenders run interleaved (naive, per-sample, batch, stream, stream chunked,
+naive, ...) for several repetitions, each timed with the garbage collector off as
+:mod:`timeit` does, so that a noisy machine hurts them alike; the best and the
+median rate of the repetitions are reported. The global :mod:`random` state is
+saved before and restored after each use of the naive version.
+
+Run it from the repository root::
+
+    .venv/bin/python benchmarks/bench_core.py
+    .venv/bin/python benchmarks/bench_core.py --samples 20000 --repeats 7 --json bench.json
+    .venv/bin/python benchmarks/bench_core.py --check   # exit 1 if per-sample < naive
+
+``--check`` is the acceptance criterion: the best rate of the per-sample API must be
+at least the best rate of the naive version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import dpa
+from dpa import AugmentationConfig
+
+PARAMS = ("rotation", "brightness", "noise", "scale", "contrast")
+
+
+# --------------------------------------------------------------------------- naive v0.2
+
+
+def naive_fib(n: int) -> int:
+    """Fibonacci as v0.2 computed it: from scratch at every call."""
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b
+    return a
+
+
+def naive_params(n: int, config: AugmentationConfig) -> dict[str, Any]:
+    """DPA v0.2, inline: hash chain, global ``random.seed``, five ``random.uniform``."""
+    h = hashlib.sha256(str(n).encode()).hexdigest()
+    for i in range(config.augmentation_depth):
+        h = hashlib.sha256((h + str(naive_fib(i))).encode()).hexdigest()
+    seed = int(h, 16) % 2**32
+    random.seed(seed)
+    return {
+        "rotation": random.uniform(*config.rotation_range),
+        "brightness": random.uniform(*config.brightness_range),
+        "noise": random.uniform(*config.noise_range),
+        "scale": random.uniform(*config.scale_range),
+        "contrast": random.uniform(*config.contrast_range),
+        "hash": h,
+    }
+
+
+class saved_random_state:
+    """Context manager: restore the global :mod:`random` state on exit."""
+
+    def __enter__(self) -> None:
+        self._state = random.getstate()
+
+    def __exit__(self, *exc: object) -> None:
+        random.setstate(self._state)
+
+
+# --------------------------------------------------------------------------- contenders
+
+
+def run_naive(start: int, n: int, config: AugmentationConfig, chunk_size: int) -> None:
+    with saved_random_state():
+        for i in range(start, start + n):
+            naive_params(i, config)
+
+
+def run_per_sample(start: int, n: int, config: AugmentationConfig, chunk_size: int) -> None:
+    gen = dpa.gen_augmentation_params
+    for i in range(start, start + n):
+        gen(i, config)
+
+
+def run_batch(start: int, n: int, config: AugmentationConfig, chunk_size: int) -> None:
+    dpa.generate_batch(range(start, start + n), config)
+
+
+def run_stream(start: int, n: int, config: AugmentationConfig, chunk_size: int) -> None:
+    for _record in dpa.stream_augmentation_chain(n, config, start_id=start):
+        pass
+
+
+def run_stream_chunked(start: int, n: int, config: AugmentationConfig, chunk_size: int) -> None:
+    for chunk in dpa.stream_augmentation_chain(n, config, chunk_size=chunk_size, start_id=start):
+        for _record in chunk:
+            pass
+
+
+Runner = Callable[[int, int, AugmentationConfig, int], None]
+
+#: Timing order within one repetition; the naive baseline comes first.
+CONTENDERS: tuple[tuple[str, Runner], ...] = (
+    ("naive", run_naive),
+    ("per-sample", run_per_sample),
+    ("batch", run_batch),
+    ("stream", run_stream),
+    ("stream chunked", run_stream_chunked),
+)
+
+
+def time_once(runner: Runner, start: int, n: int, config: AugmentationConfig, chunk: int) -> float:
+    """Seconds for one run of ``runner``, garbage collector off (as :mod:`timeit`)."""
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        runner(start, n, config, chunk)
+        return time.perf_counter() - t0
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# --------------------------------------------------------------------------- agreement
+
+
+def _bits(record: dict[str, Any]) -> tuple[Any, ...]:
+    """The five floats bit for bit (``float.hex`` tells -0.0 from 0.0), and the hash."""
+    return (*(float(record[name]).hex() for name in PARAMS), record["hash"])
+
+
+def check_agreement(ids: list[int], config: AugmentationConfig, chunk_size: int) -> list[str]:
+    """Compare the naive version with every API on ``ids``; return the mismatches."""
+    with saved_random_state():
+        expected = [_bits(naive_params(i, config)) for i in ids]
+
+    contiguous = ids == list(range(ids[0], ids[0] + len(ids))) if ids else True
+    results: dict[str, list[dict[str, Any]]] = {
+        "per-sample": [dpa.gen_augmentation_params(i, config) for i in ids],
+        "batch": dpa.generate_batch(ids, config).to_dicts(),
+    }
+    if contiguous:
+        start = ids[0] if ids else 0
+        results["stream"] = list(dpa.stream_augmentation_chain(len(ids), config, start_id=start))
+        chunks = dpa.stream_augmentation_chain(
+            len(ids), config, chunk_size=chunk_size, start_id=start
+        )
+        results["stream chunked"] = [record for chunk in chunks for record in chunk]
+
+    problems = []
+    for name, records in results.items():
+        if len(records) != len(expected):
+            problems.append(f"{name}: {len(records)} records for {len(expected)} ids")
+            continue
+        for sample_id, want, record in zip(ids, expected, records, strict=True):
+            if "sample_id" in record and record["sample_id"] != sample_id:
+                problems.append(f"{name}: id {sample_id} came back as {record['sample_id']}")
+                break
+            got = _bits(record)
+            if got != want:
+                problems.append(f"{name}: id {sample_id}: got {got}, naive gives {want}")
+                break
+    return problems
+
+
+# --------------------------------------------------------------------------- report
+
+
+def summarize(times: dict[str, list[float]], n: int) -> dict[str, dict[str, float | list[float]]]:
+    rates = {name: [n / t for t in ts] for name, ts in times.items()}
+    naive_best = max(rates["naive"])
+    naive_median = statistics.median(rates["naive"])
+    out: dict[str, dict[str, float | list[float]]] = {}
+    for name, rs in rates.items():
+        best, median = max(rs), statistics.median(rs)
+        out[name] = {
+            "best_samples_per_s": best,
+            "median_samples_per_s": median,
+            "ratio_best_vs_naive": best / naive_best,
+            "ratio_median_vs_naive": median / naive_median,
+            "seconds": times[name],
+            "samples_per_s": rs,
+        }
+    return out
+
+
+def print_table(summary: dict[str, dict[str, Any]]) -> None:
+    headers = ("contender", "best/s", "median/s", "best ×naive", "median ×naive")
+    rows = [
+        (
+            name,
+            f"{s['best_samples_per_s']:,.0f}",
+            f"{s['median_samples_per_s']:,.0f}",
+            f"{s['ratio_best_vs_naive']:.3f}",
+            f"{s['ratio_median_vs_naive']:.3f}",
+        )
+        for name, s in summary.items()
+    ]
+    widths = [max(len(r[i]) for r in (headers, *rows)) for i in range(len(headers))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join((first, *rest))
+
+    print(line(headers))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--samples",
+        type=positive_int,
+        default=50_000,
+        metavar="N",
+        help="samples per contender per repetition (default: 50000)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=5,
+        metavar="R",
+        help="repetitions of each contender, interleaved (default: 5)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=positive_int,
+        default=1000,
+        metavar="K",
+        help="chunk_size of the chunked stream (default: 1000)",
+    )
+    parser.add_argument(
+        "--start-id", type=int, default=0, metavar="ID", help="first sample id timed (default: 0)"
+    )
+    parser.add_argument(
+        "--verify",
+        type=positive_int,
+        default=300,
+        metavar="M",
+        help="ids checked for exact agreement before timing (default: 300)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if the per-sample API's best rate is below the naive best",
+    )
+    args = parser.parse_args(argv)
+    if args.start_id < 0:
+        parser.error("--start-id must be >= 0")
+
+    config = AugmentationConfig()
+    initial_random_state = random.getstate()
+
+    # Exactness first: a fast wrong answer is no answer. The timed ids, a few large
+    # ones, and a config with int ranges and another depth.
+    timed_ids = list(range(args.start_id, args.start_id + args.verify))
+    odd_ids = [10**6, 2**31 - 1, 2**32, 2**53 + 1, 2**63 - 1, 2**64 + 7, 10**30]
+    other = AugmentationConfig(rotation_range=(-7, 11), noise_range=(0, 1), augmentation_depth=3)
+    problems = (
+        check_agreement(timed_ids, config, args.chunk_size)
+        + check_agreement(odd_ids, config, args.chunk_size)
+        + check_agreement(list(range(50)), other, 7)
+    )
+    if problems:
+        print("MISMATCH between the naive v0.2 version and dpa:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    checked = len(timed_ids) + len(odd_ids) + 50
+    apis = "per-sample, batch and stream APIs"
+    print(f"agreement: naive v0.2 and the {apis} match bit for bit on {checked} ids")
+
+    # Warm-up: imports, caches, branch predictors; not recorded.
+    for _name, runner in CONTENDERS:
+        time_once(runner, args.start_id, min(args.samples, 2_000), config, args.chunk_size)
+
+    times: dict[str, list[float]] = {name: [] for name, _ in CONTENDERS}
+    for _ in range(args.repeats):
+        for name, runner in CONTENDERS:
+            times[name].append(
+                time_once(runner, args.start_id, args.samples, config, args.chunk_size)
+            )
+
+    if random.getstate() != initial_random_state:
+        print("error: the global random state changed during the benchmark", file=sys.stderr)
+        return 2
+
+    summary = summarize(times, args.samples)
+    print(
+        f"python {platform.python_version()} ({platform.python_implementation()}), "
+        f"dpa {dpa.__version__}, {os.cpu_count()} CPUs, "
+        f"{args.samples:,} samples x {args.repeats} repeats, depth {config.augmentation_depth}, "
+        f"chunk_size {args.chunk_size}"
+    )
+    print()
+    print_table(summary)
+
+    per_sample_best = summary["per-sample"]["best_samples_per_s"]
+    naive_best = summary["naive"]["best_samples_per_s"]
+    passed = per_sample_best >= naive_best
+    print()
+    print(
+        f"acceptance (per-sample best >= naive best): {'PASS' if passed else 'FAIL'} "
+        f"({per_sample_best:,.0f}/s vs {naive_best:,.0f}/s)"
+    )
+
+    if args.json:
+        report = {
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "dpa_version": dpa.__version__,
+            "samples": args.samples,
+            "repeats": args.repeats,
+            "chunk_size": args.chunk_size,
+            "start_id": args.start_id,
+            "augmentation_depth": config.augmentation_depth,
+            "ids_verified": checked,
+            "contenders": summary,
+            "per_sample_at_least_naive": passed,
+        }
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=2)
+            fh.write("\n")
+        print(f"wrote {args.json}")
+
+    if args.check and not passed:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
