@@ -10,6 +10,7 @@ The parameters of a sample are a pure function of its id and an
 ``import dpa`` never imports torch, tensorflow or pyarrow; they are optional extras.
 """
 
+import logging
 from importlib.metadata import PackageNotFoundError, version
 
 from .config import PARAM_NAMES, PRESETS, AugmentationConfig, get_preset
@@ -33,6 +34,8 @@ from .io import (
 )
 from .stats import RunningStatistics, compute_statistics, compute_streaming_statistics
 from .verify import VerifyReport, verify_augmentation_file
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 try:
     __version__ = version("dpa")

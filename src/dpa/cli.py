@@ -167,6 +167,8 @@ def generate(
         _fail(f"--start must be >= 0, got {start}")
     if batch_size < 1:
         _fail(f"--batch-size must be >= 1, got {batch_size}")
+    if output.is_dir():
+        _fail(f"{output}: is a folder; give a file name")
     try:
         fmt = detect_format(output, fmt)
     except ValueError as exc:
@@ -199,7 +201,7 @@ def generate(
             bar.close()
         kept = "; progress kept: run again with --resume to continue" if resumable else ""
         click.echo(f"{PROG}: interrupted, {output} not written{kept}", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     finally:
         if bar is not None:
             bar.close()
@@ -216,8 +218,6 @@ def _require_pyarrow() -> None:
 
 
 def _make_folder(output: Path) -> None:
-    if output.is_dir():
-        _fail(f"{output}: is a folder; give a file name")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -283,12 +283,12 @@ def verify(file: Path, max_mismatches: int, quiet: bool) -> None:
         )
     lines.extend(f"  {problem}" for problem in report.problems)
     click.echo("\n".join(lines))
-    sys.exit(EXIT_MISMATCH)
+    raise click.exceptions.Exit(EXIT_MISMATCH)
 
 
 def _report_failure(message: str) -> NoReturn:
     click.echo(f"FAILED: {message}")
-    sys.exit(EXIT_MISMATCH)
+    raise click.exceptions.Exit(EXIT_MISMATCH)
 
 
 @cli.command()

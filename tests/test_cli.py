@@ -1,0 +1,311 @@
+"""The `dpa` command: in-process through `main(argv)`, and as a real process where
+signals or the console script matter."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import dpa
+from dpa.cli import main
+from dpa.io import partial_path
+
+DPA = [sys.executable, "-m", "dpa"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_usage_error(code: int, out: str, err: str, *words: str) -> None:
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("dpa: error: ")
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "parquet"])
+def test_generate_verify_stats(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    target = tmp_path / f"out.{fmt}"
+    code, _, err = run(capsys, "generate", "-n", "300", "--start", "7", "-o", str(target))
+    assert code == 0, err
+    assert f"wrote 300 samples to {target}" in err
+    records = dpa.load_augmentation_chain(target)
+    assert [r["sample_id"] for r in records] == list(range(7, 307))
+    assert records == dpa.generate_batch(range(7, 307)).to_dicts()
+
+    code, out, _ = run(capsys, "verify", str(target))
+    assert code == 0
+    assert out.startswith("OK: all 300 records")
+
+    code, out, _ = run(capsys, "stats", str(target), "--json")
+    assert code == 0
+    printed, expected = json.loads(out), dpa.compute_statistics(records)
+    for name in dpa.PARAM_NAMES:
+        assert printed[name] == pytest.approx(expected[name], rel=1e-12)
+    code, out, _ = run(capsys, "stats", str(target))
+    assert code == 0
+    assert "rotation" in out and "300 samples" in out
+
+
+def test_generate_config_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "o.jsonl"
+    code, _, err = run(
+        capsys,
+        "generate", "-n", "20", "--preset", "mild", "--rotation", "-5", "5",
+        "--depth", "3", "-o", str(target), "-q",
+    )  # fmt: skip
+    assert code == 0 and err == ""
+    expected = dpa.AugmentationConfig(
+        rotation_range=(-5, 5),
+        brightness_range=(0.9, 1.1),
+        noise_range=(0, 0.05),
+        scale_range=(0.9, 1.1),
+        contrast_range=(0.85, 1.15),
+        augmentation_depth=3,
+    )
+    file = dpa.read_augmentation_file(target)
+    assert file.config == expected
+    assert dpa.load_augmentation_chain(target) == dpa.generate_batch(range(20), expected).to_dicts()
+
+
+def test_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = dpa.AugmentationConfig(noise_range=(0.1, 0.2), augmentation_depth=2)
+    config_file = tmp_path / "cfg.json"
+    config_file.write_text(json.dumps(config.to_dict()))
+    code, out, _ = run(capsys, "show", "12", "--config", str(config_file))
+    assert code == 0
+    assert json.loads(out) == {"sample_id": 12, **dpa.gen_augmentation_params(12, config)}
+    # a dpa JSON output file works as a config file too
+    data_file = tmp_path / "data.json"
+    dpa.save_augmentation_chain(dpa.generate_batch(range(2), config), data_file, config)
+    code, out, _ = run(capsys, "show", "3", "--config", str(data_file))
+    assert json.loads(out)["noise"] == dpa.gen_augmentation_params(3, config)["noise"]
+
+
+def test_show_matches_vectors(capsys: pytest.CaptureFixture[str], vectors: dict) -> None:
+    for vector in vectors["core"]:
+        if vector["config"] not in ("default", "mild", "aggressive"):
+            continue
+        preset = [] if vector["config"] == "default" else ["--preset", vector["config"]]
+        code, out, _ = run(capsys, "show", str(vector["seed_id"]), *preset)
+        assert code == 0
+        assert json.loads(out) == {"sample_id": vector["seed_id"], **vector["params"]}
+
+
+def test_presets(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "presets", "--json")
+    assert code == 0
+    assert json.loads(out) == {name: cfg.to_dict() for name, cfg in dpa.PRESETS.items()}
+    code, out, _ = run(capsys, "presets")
+    assert all(name in out for name in ("mild", "moderate", "aggressive"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["generate", "-n", "-1", "-o", "x.json"], ["-n", ">= 0"]),
+        (["generate", "-n", "1.5", "-o", "x.json"], ["1.5"]),
+        (["generate", "-n", "5", "--start", "-3", "-o", "x.json"], ["--start"]),
+        (["generate", "-n", "5", "-o", "x.txt"], ["x.txt", "--format"]),
+        (["generate", "-n", "5", "-o", "x.json", "--rotation", "5", "1"], ["rotation_range"]),
+        (["generate", "-n", "5", "-o", "x.json", "--noise", "nan", "1"], ["finite"]),
+        (["generate", "-n", "5", "-o", "x.json", "--scale", "1", "inf"], ["finite"]),
+        (["generate", "-n", "5", "-o", "x.json", "--depth", "0"], ["augmentation_depth"]),
+        (["generate", "-n", "5", "-o", "x.json", "--preset", "wild"], ["wild"]),
+        (["generate", "-n", "5", "-o", "x.json", "--resume"], ["--resume"]),
+        (["generate", "-n", "5", "-o", "x.json", "--batch-size", "0"], ["--batch-size"]),
+        (["generate", "-n", "5"], ["--output"]),
+        (["show", "-4"], ["-4"]),
+        (["show", "abc"], ["abc"]),
+        (["show", "1", "--preset", "mild", "--config", "c.json"], ["--preset", "--config"]),
+        (["show", "1", "--config", "missing.json"], ["missing.json"]),
+        (["verify", "missing.parquet"], ["missing.parquet", "no such file"]),
+        (["stats", "missing.jsonl"], ["missing.jsonl"]),
+        (["frobnicate"], ["frobnicate"]),
+    ],
+)
+def test_usage_errors_are_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    words: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert_usage_error(*run(capsys, *argv), *words)
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_bad_config_file_and_unwritable_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert_usage_error(*run(capsys, "show", "1", "--config", str(bad)), "bad.json", "JSON")
+    bad.write_text(json.dumps({"rotation_range": [1, 0]}))
+    assert_usage_error(*run(capsys, "show", "1", "--config", str(bad)), "rotation_range")
+    bad.write_text(json.dumps({"colour_range": [1, 2]}))
+    assert_usage_error(*run(capsys, "show", "1", "--config", str(bad)), "colour_range")
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    assert_usage_error(
+        *run(capsys, "generate", "-n", "3", "-o", str(blocker / "out.json")), "file.txt"
+    )
+    assert_usage_error(*run(capsys, "generate", "-n", "3", "-o", str(tmp_path)), "folder")
+
+
+def test_verify_fails_on_edited_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "p.jsonl"
+    assert run(capsys, "generate", "-n", "50", "-o", str(target), "-q")[0] == 0
+    lines = target.read_text().splitlines(keepends=True)
+    record = json.loads(lines[18])  # sample 17
+    record["brightness"] = record["brightness"] + 1e-9
+    lines[18] = json.dumps(record) + "\n"
+    target.write_text("".join(lines))
+    code, out, _ = run(capsys, "verify", str(target))
+    assert code == 1
+    assert out.startswith("FAILED")
+    assert "sample 17" in out and "brightness" in out
+
+
+def test_verify_fails_on_truncated_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "p.json"
+    assert run(capsys, "generate", "-n", "50", "-o", str(target), "-q")[0] == 0
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+    code, out, _ = run(capsys, "verify", str(target))
+    assert code == 1
+    assert "FAILED" in out and "truncated" in out
+    assert_usage_error(*run(capsys, "stats", str(target)), "truncated")
+
+
+def test_resume_continues_interrupted_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dpa.io
+
+    target = tmp_path / "r.parquet"
+    real_iter = dpa.io.iter_batches
+
+    def interrupted(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for index, batch in enumerate(real_iter(*args, **kwargs)):  # type: ignore[arg-type]
+            if index == 3:
+                raise KeyboardInterrupt
+            yield batch
+
+    monkeypatch.setattr(dpa.io, "iter_batches", interrupted)
+    assert main(["generate", "-n", "1000", "-o", str(target), "--batch-size", "100"]) == 130
+    assert "--resume" in capsys.readouterr().err
+    assert not target.exists() and partial_path(target).exists()
+    monkeypatch.setattr(dpa.io, "iter_batches", real_iter)
+
+    code, _, err = run(capsys, "generate", "-n", "1000", "-o", str(target), "--resume")
+    assert code == 0, err
+    assert "(300 resumed)" in err
+    assert not partial_path(target).exists()
+    assert dpa.load_augmentation_chain(target) == dpa.generate_batch(range(1000)).to_dicts()
+    assert run(capsys, "verify", str(target))[0] == 0
+
+
+def test_progress_bar_only_on_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "p.jsonl"
+    run(capsys, "generate", "-n", "200", "-o", str(target))
+    assert "samples/s" not in capsys.readouterr().err  # stderr is not a terminal here
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, _, err = run(capsys, "generate", "-n", "200", "-o", str(target))
+    assert code == 0
+    assert "200/200" in err
+    code, _, err = run(capsys, "generate", "-n", "200", "-o", str(target), "--quiet")
+    assert code == 0 and err == ""
+
+
+@pytest.mark.integration
+def test_console_script_version_and_help() -> None:
+    script = Path(sys.executable).with_name("dpa")
+    command = [str(script)] if script.exists() else DPA
+    done = subprocess.run([*command, "--version"], capture_output=True, text=True, check=True)
+    assert dpa.__version__ in done.stdout
+    done = subprocess.run([*command, "generate", "-n", "x"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def _wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the child process")
+        time.sleep(0.01)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "parquet"])
+def test_sigkill_leaves_no_output_file(tmp_path: Path, fmt: str) -> None:
+    target = tmp_path / f"killed.{fmt}"
+    argv = [*DPA, "generate", "-n", "400000", "--batch-size", "1000", "-o", str(target)]
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        if fmt == "json":
+            _wait_for(lambda: any(p.stat().st_size > 100_000 for p in tmp_path.glob(".*.tmp")))
+        elif fmt == "jsonl":
+            partial = partial_path(target)
+            _wait_for(lambda: partial.exists() and partial.stat().st_size > 100_000)
+        else:
+            _wait_for(lambda: len(list(partial_path(target).glob("part-*.parquet"))) >= 2)
+        assert child.poll() is None, "the run ended before it could be killed"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGKILL
+    assert not target.exists()
+    if fmt != "json":  # the interrupted run can be continued and gives the full, exact file
+        done = subprocess.run(
+            [*DPA, "generate", "-n", "60000", "-o", str(target), "--resume", "-q"],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        assert dpa.read_augmentation_file(target).num_samples == 60000
+        assert subprocess.run([*DPA, "verify", str(target)], capture_output=True).returncode == 0
+
+
+@pytest.mark.integration
+def test_sigint_keeps_progress_and_says_how_to_resume(tmp_path: Path) -> None:
+    target = tmp_path / "stopped.jsonl"
+    argv = [*DPA, "generate", "-n", "400000", "--batch-size", "1000", "-o", str(target)]
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = partial_path(target)
+    try:
+        _wait_for(lambda: partial.exists() and partial.stat().st_size > 50_000)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130
+    assert "--resume" in err and "Traceback" not in err
+    assert not target.exists() and partial.exists()
+    os.remove(partial)
