@@ -58,13 +58,21 @@ def _is_finite(number: float) -> bool:
         return False
 
 
-def _check_depth(value: Any) -> int:
+def check_int(value: Any, name: str, minimum: int = 0) -> int:
+    """``value`` as an int; TypeError unless it is an integer (bools are not),
+    ValueError when it is below ``minimum``.
+
+    Example:
+        >>> check_int(3, "depth", 1)
+        3
+    """
+    wanted = "a non-negative int" if minimum == 0 else f"an int >= {minimum}"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"augmentation_depth must be an int >= 1, got {value!r}")
-    depth = int(value)
-    if depth < 1:
-        raise ValueError(f"augmentation_depth must be an int >= 1, got {depth}")
-    return depth
+        raise TypeError(f"{name} must be {wanted}, got {value!r}")
+    number = int(value)
+    if number < minimum:
+        raise ValueError(f"{name} must be {wanted}, got {number}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,8 @@ class AugmentationConfig:
         for name in PARAM_NAMES:
             key = f"{name}_range"
             object.__setattr__(self, key, _check_range(key, getattr(self, key)))
-        object.__setattr__(self, "augmentation_depth", _check_depth(self.augmentation_depth))
+        depth = check_int(self.augmentation_depth, "augmentation_depth", 1)
+        object.__setattr__(self, "augmentation_depth", depth)
 
     @cached_property
     def _lo_width(self) -> tuple[tuple[float, float], ...]:

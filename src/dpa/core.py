@@ -15,13 +15,12 @@ each thread, so the global :mod:`random` state is never read or changed.
 from __future__ import annotations
 
 import hashlib
-import numbers
 import random
 import threading
 from functools import lru_cache
 from typing import Any
 
-from .config import AugmentationConfig
+from .config import AugmentationConfig, check_int
 
 __all__ = [
     "fib",
@@ -38,7 +37,6 @@ except ImportError:  # pragma: no cover - other interpreters
 
 _DEFAULT_CONFIG = AugmentationConfig()
 _sha256 = hashlib.sha256
-_PLAIN_DECIMAL_LIMIT = 10**4000
 
 
 def check_sample_id(seed_id: Any, name: str = "seed_id") -> int:
@@ -48,12 +46,7 @@ def check_sample_id(seed_id: Any, name: str = "seed_id") -> int:
         >>> check_sample_id(7)
         7
     """
-    if isinstance(seed_id, bool) or not isinstance(seed_id, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative int, got {seed_id!r}")
-    value = int(seed_id)
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {value}")
-    return value
+    return check_int(seed_id, name, 0)
 
 
 def fib(n: int) -> int:
@@ -73,14 +66,33 @@ def fib(n: int) -> int:
 def decimal(n: int) -> bytes:
     """ASCII decimal digits of a non-negative int of any size.
 
-    ``b"%d" % n`` refuses ints beyond ``sys.get_int_max_str_digits()`` digits; larger
-    ones are split around a power of ten, which that limit does not cover.
+    ``b"%d" % n`` refuses ints of more than ``sys.get_int_max_str_digits()`` digits;
+    those are split around a power of ten, which that limit does not cover.
     """
-    if n < _PLAIN_DECIMAL_LIMIT:
+    try:
         return b"%d" % n
-    half = n.bit_length() * 30103 // 200000  # about half its number of digits
+    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+        pass
+    half = max(1, n.bit_length() * 30103 // 200000)  # about half its number of digits
     high, low = divmod(n, 10**half)
     return decimal(high) + decimal(low).rjust(half, b"0")
+
+
+def parse_decimal(text: str) -> int:
+    """The int written by :func:`decimal` (ASCII digits), whatever its length.
+
+    Example:
+        >>> parse_decimal("123")
+        123
+    """
+    try:
+        return int(text)
+    except ValueError:
+        if not (text.isascii() and text.isdigit()):
+            raise
+    half = len(text) // 2
+    scale: int = 10 ** (len(text) - half)
+    return parse_decimal(text[:half]) * scale + parse_decimal(text[half:])
 
 
 @lru_cache(maxsize=64)

@@ -35,6 +35,7 @@ from typing import IO, Any
 import numpy as np
 
 from .config import PARAM_NAMES, AugmentationConfig
+from .core import decimal, parse_decimal
 from .generate import ParamBatch, _id_array
 
 __all__ = [
@@ -119,10 +120,11 @@ def _record_lines(batch: ParamBatch) -> list[str]:
     ids = batch.sample_id.tolist()
     columns = [getattr(batch, name).tolist() for name in PARAM_NAMES]
     hashes = [digest.decode("ascii") for digest in batch.hash.tolist()]
+    id_texts = [decimal(int(i)).decode("ascii") for i in ids]
     return [
-        f'{{"sample_id": {int(i)}, "rotation": {r!r}, "brightness": {b!r}, "noise": {n!r}, '
+        f'{{"sample_id": {i}, "rotation": {r!r}, "brightness": {b!r}, "noise": {n!r}, '
         f'"scale": {s!r}, "contrast": {c!r}, "hash": "{h}"}}'
-        for i, r, b, n, s, c, h in zip(ids, *columns, hashes, strict=True)
+        for i, r, b, n, s, c, h in zip(id_texts, *columns, hashes, strict=True)
     ]
 
 
@@ -274,7 +276,7 @@ class _JsonScanner:
         self.buffer = ""
         self.pos = 0
         self.eof = False
-        self.decoder = json.JSONDecoder()
+        self.decoder = json.JSONDecoder(parse_int=parse_decimal)
 
     def _fill(self) -> bool:
         if self.eof:
@@ -500,7 +502,7 @@ class AugmentationFile:
                 if not line.endswith("\n"):
                     raise DPAFileError(self.path, f"truncated: line {line_number} is incomplete")
                 try:
-                    item = json.loads(line)
+                    item = json.loads(line, parse_int=parse_decimal)
                 except ValueError as exc:
                     raise DPAFileError(
                         self.path, f"line {line_number}: malformed JSON: {exc}"
@@ -574,7 +576,7 @@ def _arrow_to_batch(path: Path, record_batch: Any, position: int) -> ParamBatch:
             ids = ids_column.to_pylist()
         elif pa.types.is_string(ids_column.type):
             try:
-                ids = [int(text) for text in ids_column.to_pylist()]
+                ids = [parse_decimal(text) for text in ids_column.to_pylist()]
             except ValueError:
                 raise DPAFileError(
                     path, "column 'sample_id' holds text that is not an id"

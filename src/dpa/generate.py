@@ -8,7 +8,6 @@ to the active backend. Per-sample, batch and stream results are identical.
 from __future__ import annotations
 
 import logging
-import numbers
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import core
-from .config import PARAM_NAMES, AugmentationConfig
+from .config import PARAM_NAMES, AugmentationConfig, check_int
 from .core import check_sample_id
 
 __all__ = [
@@ -176,9 +175,9 @@ def _arrow_ids(ids: IdArray) -> Any:
     if ids.dtype != object:
         return pa.array(ids, pa.int64())
     values = ids.tolist()
-    if max(values) < 2**64:
+    if not values or max(values) < 2**64:
         return pa.array(values, pa.uint64())
-    return pa.array([str(i) for i in values], pa.string())
+    return pa.array([core.decimal(i).decode("ascii") for i in values], pa.string())
 
 
 def _check_config(config: AugmentationConfig | None) -> AugmentationConfig:
@@ -260,7 +259,8 @@ def _generate(
 
 @dataclass(frozen=True)
 class StreamingProgress:
-    """Where a stream stands, passed to ``progress_callback`` after each chunk.
+    """Where a stream stands, passed to ``progress_callback`` as each chunk is made
+    (once, at 100%, for an empty stream).
 
     ``eta_seconds`` is ``None`` until a rate is known.
     """
@@ -290,16 +290,8 @@ class StreamingProgress:
 ProgressCallback = Callable[[StreamingProgress, dict[str, Any]], None]
 
 
-def _check_count(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
-    if int(value) < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {int(value)}")
-    return int(value)
-
-
 def _check_chunk_size(chunk_size: Any) -> int | None:
-    return None if chunk_size is None else _check_count(chunk_size, "chunk_size", 1)
+    return None if chunk_size is None else check_int(chunk_size, "chunk_size", 1)
 
 
 def _check_bounds(start_id: Any, end_id: Any) -> tuple[int, int]:
@@ -329,7 +321,7 @@ def iter_batches(
     """
     config = _check_config(config)
     start, end = _check_bounds(start_id, end_id)
-    batch_size = _check_count(batch_size, "batch_size", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
     if progress_callback is not None and not callable(progress_callback):
         raise TypeError("progress_callback must be callable")
     return _iter_batches(start, end, config, batch_size, progress_callback, key_prefix)
@@ -345,25 +337,35 @@ def _iter_batches(
 ) -> Iterator[ParamBatch]:
     total = end - start
     began = time.monotonic()
+
+    def report(chunk_start: int, chunk_end: int) -> None:
+        if progress_callback is None:
+            return
+        done = chunk_end - start
+        elapsed = time.monotonic() - began
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else None
+        metadata = {
+            "start_id": start,
+            "end_id": end,
+            "chunk_start": chunk_start,
+            "chunk_end": chunk_end,
+            "config": config,
+        }
+        progress_callback(StreamingProgress(done, total, elapsed, rate, eta), metadata)
+
+    if total == 0:
+        report(start, end)  # an empty stream is complete at once
+        return
     for chunk_start in range(start, end, batch_size):
         chunk_end = min(chunk_start + batch_size, end)
         ids = range(chunk_start, chunk_end)
         _, id_column = _check_ids(ids)
-        yield _generate(ids, id_column, config, key_prefix)
-        if progress_callback is not None:
-            done = chunk_end - start
-            elapsed = time.monotonic() - began
-            rate = done / elapsed if elapsed > 0 else 0.0
-            eta = (total - done) / rate if rate > 0 else None
-            progress = StreamingProgress(done, total, elapsed, rate, eta)
-            metadata = {
-                "start_id": start,
-                "end_id": end,
-                "chunk_start": chunk_start,
-                "chunk_end": chunk_end,
-                "config": config,
-            }
-            progress_callback(progress, metadata)
+        batch = _generate(ids, id_column, config, key_prefix)
+        # Reported when produced, so the last report (100%) does not wait for the
+        # consumer to ask for more.
+        report(chunk_start, chunk_end)
+        yield batch
 
 
 def stream_augmentation_range(
@@ -413,9 +415,40 @@ def stream_augmentation_chain(
         >>> [len(c) for c in chunks]
         [2, 2, 1]
     """
-    count = _check_count(num_samples, "num_samples", 0)
+    count = check_int(num_samples, "num_samples", 0)
     start = check_sample_id(start_id, "start_id")
     return stream_augmentation_range(start, start + count, config, chunk_size, progress_callback)
+
+
+def regroup(stream: Iterable[Any], block: int = DEFAULT_BLOCK) -> Iterator[Any]:
+    """The items of a parameter stream as blocks: runs of single dicts gathered
+    into lists of up to ``block``; lists of dicts and ParamBatch objects as they come.
+
+    Raises TypeError for anything else, and for a stream that is not iterable.
+    """
+    if isinstance(stream, str | bytes | dict) or not isinstance(stream, Iterable):
+        raise TypeError(f"stream must be an iterable of parameters, got {type(stream).__name__}")
+    return _regroup(stream, block)
+
+
+def _regroup(stream: Iterable[Any], block: int) -> Iterator[Any]:
+    pending: list[dict[str, Any]] = []
+    for item in stream:
+        if isinstance(item, dict):
+            pending.append(item)
+            if len(pending) < block:
+                continue
+        elif not isinstance(item, ParamBatch | list | tuple):
+            raise TypeError(
+                f"stream items must be dicts, lists of dicts or ParamBatch, got {item!r:.80}"
+            )
+        if pending:
+            yield pending
+            pending = []
+        if not isinstance(item, dict):
+            yield item
+    if pending:
+        yield pending
 
 
 def generate_augmentation_chain(
@@ -434,7 +467,7 @@ def generate_augmentation_chain(
         >>> len(generate_augmentation_chain(3))
         3
     """
-    count = _check_count(num_samples, "num_samples", 0)
+    count = check_int(num_samples, "num_samples", 0)
     config = _check_config(config)
     records = []
     for batch in iter_batches(0, count, config):

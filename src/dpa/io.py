@@ -1,25 +1,10 @@
 """Saving and loading parameter files: atomic, streaming, resumable writes.
 
-Formats (chosen from the file name's suffix, or ``format=``):
-
-``json``
-    ``{"metadata": {...}, "augmentations": [record, ...], "statistics": {...}}``.
-    ``metadata`` holds ``version``, ``format_version``, ``config``, ``num_samples``,
-    ``generation_time`` (ISO-8601 UTC) and, for rank-aware output,
-    ``distributed_info`` (``rank``, ``world_size``, ``base_seed``).
-``jsonl``
-    A first line ``{"metadata": {...}}``, one record per line, and a last line
-    ``{"end": {"num_samples": N, "statistics": {...}}}`` that marks the file complete.
-``parquet``
-    Columns ``sample_id``, the five parameters (float64) and ``hash``; the metadata
-    (as JSON) in the file's key-value metadata under ``dpa.metadata`` and the count
-    and statistics under ``dpa.summary``.
-
-A record is ``{"sample_id", "rotation", "brightness", "noise", "scale", "contrast",
-"hash"}``; records written without a ``sample_id`` get their position. Writers
-stream (constant memory, statistics online) into a temporary file in the target's
-folder and rename it into place only when complete. Readers raise
-:class:`DPAFileError` naming the file and the problem.
+The formats themselves are described in :mod:`dpa.formats`. Every writer here
+streams (constant memory, statistics online) into a temporary file in the target's
+folder and renames it into place only when complete, so the target never holds a
+half-written file. Resumable writers keep an interrupted run's progress beside the
+target (see :func:`partial_path`) for a later run to continue.
 """
 
 from __future__ import annotations
@@ -37,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .config import AugmentationConfig
+from .core import parse_decimal
 from .formats import (
     FORMAT_VERSION,
     READ_BLOCK,
@@ -52,7 +38,7 @@ from .formats import (
     detect_format,
     read_augmentation_file,
 )
-from .generate import ParamBatch, iter_batches
+from .generate import ParamBatch, iter_batches, regroup
 from .stats import RunningStatistics
 
 __all__ = [
@@ -346,7 +332,7 @@ def _parse_record_line(line: bytes) -> dict[str, Any] | None:
     if not line.endswith(b"\n"):
         return None
     try:
-        record = json.loads(line)
+        record = json.loads(line, parse_int=parse_decimal)
     except ValueError:
         return None
     if _record_problem(record) is not None or "sample_id" not in record:
@@ -463,30 +449,12 @@ def save_augmentation_stream(
         >>> save_augmentation_stream(dpa.stream_augmentation_chain(100), target)
         100
     """
-    if isinstance(stream, str | bytes | dict) or not isinstance(stream, Iterable):
-        raise TypeError(f"stream must be an iterable of parameters, got {type(stream).__name__}")
+    blocks = regroup(stream, READ_BLOCK)
     with AugmentationWriter(
         path, config, format=format, include_stats=include_stats, distributed_info=distributed_info
     ) as writer:
-        pending: list[dict[str, Any]] = []
-        for item in stream:
-            if isinstance(item, dict):
-                pending.append(item)
-                if len(pending) >= READ_BLOCK:
-                    writer.write(pending)
-                    pending = []
-                continue
-            if pending:
-                writer.write(pending)
-                pending = []
-            if isinstance(item, ParamBatch | list | tuple):
-                writer.write(item)
-            else:
-                raise TypeError(
-                    f"stream items must be dicts, lists or ParamBatch, got {item!r:.80}"
-                )
-        if pending:
-            writer.write(pending)
+        for block in blocks:
+            writer.write(block)
     return writer.count
 
 

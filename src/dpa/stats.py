@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .config import PARAM_NAMES
-from .generate import ParamBatch
+from .generate import ParamBatch, regroup
 
 __all__ = ["RunningStatistics", "compute_statistics", "compute_streaming_statistics"]
 
@@ -53,7 +53,11 @@ def compute_statistics(params: Sequence[dict[str, Any]]) -> Statistics:
             continue
         count = len(values)
         mean = math.fsum(values) / count
-        variance = math.fsum((v - mean) ** 2 for v in values) / (count - 1) if count > 1 else 0.0
+        # Two passes with the correction term for the rounding of the mean.
+        deviations = [v - mean for v in values]
+        correction = math.fsum(deviations) ** 2 / count
+        sum_squares = math.fsum(d * d for d in deviations) - correction
+        variance = max(sum_squares, 0.0) / (count - 1) if count > 1 else 0.0
         out[name] = {
             "mean": mean,
             "stdev": math.sqrt(variance),
@@ -86,6 +90,7 @@ class RunningStatistics:
         self._m2 = np.zeros(n)
         self._min = np.full(n, np.inf)
         self._max = np.full(n, -np.inf)
+        self._shift = np.zeros(n)
         # Each sum as an unevaluated pair hi + lo (hi = the rounded sum, lo = what
         # rounding dropped), so the reported mean is the correctly rounded mean.
         self._sum_hi = [0.0] * n
@@ -111,9 +116,14 @@ class RunningStatistics:
         self._merge(values)
 
     def _merge(self, values: np.ndarray) -> None:
+        if self.count == 0:
+            # Moments are kept about the first values seen, so a spread that is small
+            # next to the mean keeps its precision in the merges.
+            self._shift = values[:, 0].copy()
+        shifted = values - self._shift[:, None]
         n_b = values.shape[1]
-        mean_b = values.mean(axis=1)
-        m2_b = ((values - mean_b[:, None]) ** 2).sum(axis=1)
+        mean_b = shifted.mean(axis=1)
+        m2_b = ((shifted - mean_b[:, None]) ** 2).sum(axis=1)
         n_a, total = self.count, self.count + n_b
         delta = mean_b - self._mean
         self._mean = self._mean + delta * (n_b / total)
@@ -172,20 +182,7 @@ def compute_streaming_statistics(stream: Iterable[Any]) -> Statistics:
         >>> compute_streaming_statistics(stream_augmentation_chain(50))["rotation"]["count"]
         50
     """
-    if isinstance(stream, str | bytes | dict) or not isinstance(stream, Iterable):
-        raise TypeError(f"stream must be an iterable of parameters, got {type(stream).__name__}")
     running = RunningStatistics()
-    pending: list[dict[str, Any]] = []
-    for item in stream:
-        if isinstance(item, dict):
-            pending.append(item)  # gather single records to merge them in blocks
-            if len(pending) >= 4096:
-                running.update_records(pending)
-                pending = []
-        else:
-            if pending:
-                running.update_records(pending)
-                pending = []
-            running.update(item)
-    running.update_records(pending)
+    for block in regroup(stream):
+        running.update(block)
     return running.result()
