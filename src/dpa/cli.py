@@ -313,7 +313,7 @@ def stats(file: Path, as_json: bool) -> None:
 
 def _stat_rows(result: dict[str, Any]) -> list[list[str]]:
     def fmt(value: Any) -> str:
-        return "-" if value is None else f"{value:.6g}"
+        return "-" if value is None else f"{value:.8g}"
 
     return [
         [name, *(fmt(result[name][key]) for key in ("mean", "stdev", "min", "max"))]
