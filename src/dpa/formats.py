@@ -214,8 +214,8 @@ class _ParquetSink:
                 ids = table.column("sample_id").cast(wanted)
             except Exception:
                 raise ValueError(
-                    f"sample ids of this batch do not fit the file's {wanted} id column; "
-                    "write ids of 2**63 and above in a file of their own"
+                    f"sample ids of this batch do not fit the file's {wanted} id column "
+                    "(set by its first batch); write ids that large in a file of their own"
                 ) from None
             table = table.set_column(0, "sample_id", ids)
         self.writer.write_table(table.replace_schema_metadata(self.writer.schema.metadata))
@@ -310,6 +310,12 @@ class _JsonScanner:
     def peek(self) -> str:
         return self._skip_ws()
 
+    def next_char(self) -> str:
+        """The character at the current position, white space included ('' at the end)."""
+        if self.pos >= len(self.buffer):
+            self._fill()
+        return self.buffer[self.pos : self.pos + 1]
+
     def peek_end(self) -> bool:
         """True when anything but white space follows the document."""
         try:
@@ -337,8 +343,10 @@ class _JsonScanner:
 
 
 def _open_text(path: Path) -> IO[str]:
+    # Bytes that are not UTF-8 become U+FFFD and then fail validation by name,
+    # rather than escaping as a UnicodeDecodeError.
     try:
-        return open(path, encoding="utf-8")
+        return open(path, encoding="utf-8", errors="replace")
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -346,27 +354,45 @@ def _open_text(path: Path) -> IO[str]:
 
 
 def _sniff(path: Path) -> str:
+    """The format of an existing file, from its content."""
+    with _open_binary(path) as handle:
+        head = handle.read(4)
+    if head == b"PAR1":
+        return "parquet"
+    with _open_text(path) as handle:
+        scanner = _JsonScanner(handle, path)
+        try:
+            first = scanner.peek()
+        except DPAFileError:
+            raise DPAFileError(path, "empty file") from None
+        if first != "{":
+            raise DPAFileError(path, "not a dpa file: neither JSON, JSON Lines nor Parquet")
+        try:
+            # JSON Lines: the whole first line is {"metadata": {...}}; JSON goes on
+            # after the metadata with a comma. The header is parsed, whatever its size.
+            scanner.pos += 1
+            if scanner.peek() != '"' or scanner.value() != "metadata":
+                return "json"
+            scanner.expect(":")
+            metadata = scanner.value()
+            declared = metadata.get("format") if isinstance(metadata, dict) else None
+            if declared in ("json", "jsonl"):
+                return str(declared)  # what the writer said it wrote
+            if scanner.peek() != "}":
+                return "json"
+            scanner.pos += 1  # a JSON Lines header is a whole line with more after it
+            return "jsonl" if scanner.next_char() in ("\n", "\r") else "json"
+        except DPAFileError:
+            return "json"  # the JSON reader names the problem
+
+
+def _open_binary(path: Path) -> IO[bytes]:
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096)
+        return open(path, "rb")
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise IsADirectoryError(f"{path}: is a folder, not a file") from None
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    if not head.strip():
-        raise DPAFileError(path, "empty file")
-    first_line = head.split(b"\n", 1)[0]
-    try:
-        first = json.loads(first_line)
-    except ValueError:
-        if head.lstrip()[:1] == b"{":
-            return "json"
-        raise DPAFileError(path, "not a dpa file: neither JSON, JSON Lines nor Parquet") from None
-    if isinstance(first, dict) and set(first) == {"metadata"} and b"\n" in head:
-        return "jsonl"
-    return "json"
 
 
 def _check_metadata(path: Path, metadata: Any) -> dict[str, Any]:
@@ -481,6 +507,8 @@ class AugmentationFile:
                                 continue
                             scanner.expect("]")
                             break
+                elif key == "statistics":
+                    self.statistics = scanner.value()
                 else:
                     scanner.value()
                 if scanner.peek() == ",":
@@ -549,7 +577,7 @@ def _arrow_to_batch(path: Path, record_batch: Any, position: int) -> ParamBatch:
         if name not in names:
             raise DPAFileError(path, f"missing column {name!r}")
         column = record_batch.column(name)
-        if not pa.types.is_floating(column.type):
+        if not pa.types.is_float64(column.type):
             raise DPAFileError(path, f"column {name!r} has type {column.type}, expected double")
         if column.null_count:
             raise DPAFileError(path, f"column {name!r} has missing values")

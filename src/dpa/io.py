@@ -15,8 +15,8 @@ import fcntl
 import json
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -161,11 +161,14 @@ class AugmentationWriter:
             raise
 
     def _new_tmp(self) -> Path:
-        fd, tmp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        os.close(fd)
-        return Path(tmp)
+        # Created like any new file (mode 0o666 less the umask), unlike mkstemp's 0o600.
+        while True:
+            candidate = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+            try:
+                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            except FileExistsError:
+                continue
+            return candidate
 
     def _open_sink(self, resume: bool) -> _TextSink | _ParquetSink | _PartsSink:
         if self.format == "parquet" and not self.resumable:
@@ -184,8 +187,9 @@ class AugmentationWriter:
             self._handle = open(self.tmp_path, "wb")  # noqa: SIM115 - closed by close()/abort()
             return _TextSink(self._handle, self.format, self.metadata)
         self._handle = _locked(self.tmp_path, self.tmp_path)
-        if resume and self._handle.seek(0, os.SEEK_END) > 0:
-            sink = self._resume_jsonl(self._handle)
+        resumed = self._resume_jsonl(self._handle) if resume else None
+        if resumed is not None:
+            sink = resumed
         else:
             self._handle.seek(0)
             self._handle.truncate()
@@ -203,9 +207,13 @@ class AugmentationWriter:
                 )
         self.metadata["generation_time"] = found.get("generation_time", _utc_now())
 
-    def _resume_jsonl(self, handle: IO[bytes]) -> _TextSink:
+    def _resume_jsonl(self, handle: IO[bytes]) -> _TextSink | None:
+        """Continue the partial JSON Lines file; None when it holds no whole header
+        (the run was stopped before writing anything), so it starts over."""
         handle.seek(0)
         header = handle.readline()
+        if not header.endswith(b"\n"):
+            return None
         try:
             found = json.loads(header)["metadata"]
         except (ValueError, KeyError, TypeError):
@@ -319,7 +327,7 @@ def _fsync_file(path: Path) -> None:
 def _locked(path: Path, what: Path) -> IO[bytes]:
     """Open ``path`` for update (creating it) and hold an exclusive lock on it."""
     # Read-write without O_APPEND: the count in the header is rewritten in place.
-    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o644), "r+b")
+    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o666), "r+b")
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -363,11 +371,16 @@ class _PartsSink:
 
     def resume(self, check: Any, statistics: RunningStatistics) -> int:
         header = self.folder / "metadata.json"
+        if not header.exists():  # stopped before writing anything
+            self.start_over()
+            return 0
         try:
             found = json.loads(header.read_bytes())
         except (OSError, ValueError):
-            self.start_over()
-            return 0
+            raise ValueError(
+                f"{self.folder}: the interrupted output has no readable header; "
+                "run without resuming to start over"
+            ) from None
         check(found)
         import pyarrow.parquet as pq
 

@@ -30,6 +30,13 @@ def _check_records(params: Any) -> None:
         raise TypeError(f"params must be a list of parameter dicts, got {type(params).__name__}")
 
 
+def _power_of_two_above(magnitude: float) -> float:
+    """The power of two just above ``magnitude`` (1.0 for 0), at most 2**1023."""
+    if magnitude == 0:
+        return 1.0
+    return math.ldexp(1.0, min(math.frexp(magnitude)[1], 1023))
+
+
 def compute_statistics(params: Sequence[dict[str, Any]]) -> Statistics:
     """Mean, stdev, min, max and count of each parameter over a list of dicts.
 
@@ -52,15 +59,19 @@ def compute_statistics(params: Sequence[dict[str, Any]]) -> Statistics:
             out[name] = _empty()
             continue
         count = len(values)
-        mean = math.fsum(values) / count
+        # Computed on values / 2**k, at most 1 in size, so squares and sums of
+        # values near the float limit do not overflow; the scaling is exact.
+        scale = _power_of_two_above(max(abs(v) for v in values))
+        scaled = [v / scale for v in values]
+        mean = math.fsum(scaled) / count
         # Two passes with the correction term for the rounding of the mean.
-        deviations = [v - mean for v in values]
+        deviations = [v - mean for v in scaled]
         correction = math.fsum(deviations) ** 2 / count
         sum_squares = math.fsum(d * d for d in deviations) - correction
         variance = max(sum_squares, 0.0) / (count - 1) if count > 1 else 0.0
         out[name] = {
-            "mean": mean,
-            "stdev": math.sqrt(variance),
+            "mean": mean * scale,
+            "stdev": math.sqrt(variance) * scale,
             "min": min(values),
             "max": max(values),
             "count": count,
@@ -91,6 +102,7 @@ class RunningStatistics:
         self._min = np.full(n, np.inf)
         self._max = np.full(n, -np.inf)
         self._shift = np.zeros(n)
+        self._scale = np.ones(n)
         # Each sum as an unevaluated pair hi + lo (hi = the rounded sum, lo = what
         # rounding dropped), so the reported mean is the correctly rounded mean.
         self._sum_hi = [0.0] * n
@@ -115,10 +127,27 @@ class RunningStatistics:
             raise ValueError(f"every record needs the five numeric parameters: {exc}") from None
         self._merge(values)
 
-    def _merge(self, values: np.ndarray) -> None:
+    def _merge(self, raw: np.ndarray) -> None:
+        # Moments are kept of values / scale, scale a power of two at least the
+        # largest magnitude seen (so nothing overflows; growing it is exact), and
+        # about the first values seen (so a spread that is small next to the mean
+        # keeps its precision in the merges).
+        _, exponents = np.frexp(np.abs(raw).max(axis=1))
+        needed = np.ldexp(1.0, np.minimum(exponents, 1023))
         if self.count == 0:
-            # Moments are kept about the first values seen, so a spread that is small
-            # next to the mean keeps its precision in the merges.
+            self._scale = needed
+        elif (needed > self._scale).any():
+            factor = np.where(needed > self._scale, self._scale / needed, 1.0)
+            self._scale = self._scale / factor
+            self._mean, self._m2, self._shift = (
+                self._mean * factor,
+                self._m2 * factor**2,
+                self._shift * factor,
+            )
+            self._sum_hi = [hi * f for hi, f in zip(self._sum_hi, factor.tolist(), strict=True)]
+            self._sum_lo = [lo * f for lo, f in zip(self._sum_lo, factor.tolist(), strict=True)]
+        values = raw / self._scale[:, None]
+        if self.count == 0:
             self._shift = values[:, 0].copy()
         shifted = values - self._shift[:, None]
         n_b = values.shape[1]
@@ -134,8 +163,8 @@ class RunningStatistics:
             self._sum_hi[i] = hi = math.fsum(terms)
             terms.append(-hi)
             self._sum_lo[i] = math.fsum(terms)
-        np.minimum(self._min, values.min(axis=1), out=self._min)
-        np.maximum(self._max, values.max(axis=1), out=self._max)
+        np.minimum(self._min, raw.min(axis=1), out=self._min)
+        np.maximum(self._max, raw.max(axis=1), out=self._max)
 
     def update(self, item: Any) -> None:
         """Add one item of a stream: a dict, a list of dicts or a ParamBatch."""
@@ -160,8 +189,8 @@ class RunningStatistics:
         )
         return {
             name: {
-                "mean": self._sum_hi[i] / self.count,
-                "stdev": float(stdev[i]),
+                "mean": self._sum_hi[i] / self.count * float(self._scale[i]),
+                "stdev": float(stdev[i] * self._scale[i]),
                 "min": float(self._min[i]),
                 "max": float(self._max[i]),
                 "count": self.count,

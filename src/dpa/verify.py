@@ -93,9 +93,9 @@ def _compare(
     rows = np.flatnonzero(bad)
     report.mismatched_samples += len(rows)
     for row in rows:
-        if len(report.mismatches) >= limit:
-            break
         for name in (*PARAM_NAMES, "hash"):
+            if len(report.mismatches) >= limit:
+                return
             ours, theirs = getattr(stored, name)[row], getattr(expected, name)[row]
             if name == "hash":
                 ours, theirs = ours.decode(), theirs.decode()
