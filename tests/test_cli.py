@@ -4,14 +4,18 @@ signals or the console script matter."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dpa
 from dpa.cli import main
@@ -309,3 +313,32 @@ def test_sigint_keeps_progress_and_says_how_to_resume(tmp_path: Path) -> None:
     assert "--resume" in err and "Traceback" not in err
     assert not target.exists() and partial.exists()
     os.remove(partial)
+
+
+@settings(max_examples=25)
+@given(
+    fmt=st.sampled_from(["json", "jsonl", "parquet"]),
+    n=st.integers(min_value=1, max_value=40),
+    start=st.integers(min_value=0, max_value=2**70),
+    data=st.data(),
+)
+def test_verify_property_untouched_passes_one_ulp_edit_fails(
+    fmt: str, n: int, start: int, data: st.DataObject
+) -> None:
+    config = data.draw(st.sampled_from(sorted(dpa.PRESETS)).map(dpa.get_preset))
+    records = dpa.generate_batch(range(start, start + n), config).to_dicts()
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / f"p.{fmt}"
+        dpa.save_augmentation_chain(records, target, config)
+        assert main(["verify", "-q", str(target)]) == 0
+
+        row = data.draw(st.integers(min_value=0, max_value=n - 1))
+        field = data.draw(st.sampled_from([*dpa.PARAM_NAMES, "hash"]))
+        edited = [dict(r) for r in records]
+        if field == "hash":
+            digest = edited[row]["hash"]
+            edited[row]["hash"] = digest[:-1] + ("0" if digest[-1] != "0" else "1")
+        else:
+            edited[row][field] = math.nextafter(edited[row][field], math.inf)
+        dpa.save_augmentation_chain(edited, target, config)
+        assert main(["verify", "-q", str(target)]) == 1
