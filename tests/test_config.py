@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from dpa import PARAM_NAMES, PRESETS, AugmentationConfig, get_preset
+from strategies import valid_configs as _valid_configs
 
 RANGE_FIELDS = [f"{name}_range" for name in PARAM_NAMES]
 
@@ -62,29 +62,7 @@ def typed(value: Any) -> Any:
 
 
 # Bounds: floats anywhere (finite), or ints small enough to be exact as floats.
-bounds = st.one_of(
-    st.integers(min_value=-(2**53), max_value=2**53),
-    st.floats(allow_nan=False, allow_infinity=False),
-)
-
-
-@st.composite
-def valid_ranges(draw: st.DrawFn) -> tuple[Any, Any]:
-    lo, hi = sorted(draw(st.lists(bounds, min_size=2, max_size=2, unique=True)))
-    if lo == hi or not math.isfinite(hi - lo):  # 0 == 0.0 or a width that overflows
-        hi = lo + 1
-    return (lo, hi)
-
-
-valid_configs = st.builds(
-    AugmentationConfig,
-    rotation_range=valid_ranges(),
-    brightness_range=valid_ranges(),
-    noise_range=valid_ranges(),
-    scale_range=valid_ranges(),
-    contrast_range=valid_ranges(),
-    augmentation_depth=st.integers(min_value=1, max_value=100),
-)
+valid_configs = _valid_configs(100)
 
 
 # --- defaults and presets -------------------------------------------------------------

@@ -37,6 +37,8 @@ from dpa import (
     stream_augmentation_range,
 )
 from dpa.core import params_for_key, seed_from_hash
+from strategies import sample_ids
+from strategies import valid_configs as _valid_configs
 
 # --- a naive, independent implementation of DPA v0.2 ----------------------------------
 
@@ -81,30 +83,7 @@ def naive_params(seed_id: int, config: AugmentationConfig | None = None) -> dict
 
 # Bounds: floats anywhere (finite), or ints small enough to be exact as floats. (Huge
 # int bounds are valid but lo + (hi - lo) * r then rounds lo, as v0.2 did.)
-bounds = st.one_of(
-    st.integers(min_value=-(2**53), max_value=2**53),
-    st.floats(allow_nan=False, allow_infinity=False),
-)
-
-
-@st.composite
-def valid_ranges(draw: st.DrawFn) -> tuple[Any, Any]:
-    lo, hi = sorted(draw(st.lists(bounds, min_size=2, max_size=2, unique=True)))
-    if lo == hi or not math.isfinite(hi - lo):
-        hi = lo + 1
-    return (lo, hi)
-
-
-valid_configs = st.builds(
-    AugmentationConfig,
-    rotation_range=valid_ranges(),
-    brightness_range=valid_ranges(),
-    noise_range=valid_ranges(),
-    scale_range=valid_ranges(),
-    contrast_range=valid_ranges(),
-    augmentation_depth=st.integers(min_value=1, max_value=50),
-)
-sample_ids = st.integers(min_value=0, max_value=2**130)
+valid_configs = _valid_configs(50)
 
 
 # --- known answers --------------------------------------------------------------------
