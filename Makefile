@@ -10,7 +10,7 @@ OUT    ?= out/samples.parquet
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py src/dpa/_kernel/dpa_kernel.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
@@ -27,13 +27,18 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The whole suite on the default (native) backend, the kernel required; then the
+# modules that generate, again on the pure-Python reference.
 pytest: install
-	$(BIN)/python -m pytest
+	DPA_REQUIRE_NATIVE=1 $(BIN)/python -m pytest
+	DPA_BACKEND=python $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/test_generate.py tests/test_io.py tests/test_verify.py tests/test_cli.py
 
 test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_kernel.py
 
 clean:
-	rm -rf $(VENV) out build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) out build *.egg-info src/*.egg-info src/dpa/_kernel/*.so .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,12 +13,14 @@ The parameters of a sample are a pure function of its id and an
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
+from .backends import backend
 from .config import PARAM_NAMES, PRESETS, AugmentationConfig, get_preset
-from .core import fib, gen_augmentation_params, gen_augmentation_seed
+from .core import fib, gen_augmentation_seed
 from .formats import DPAFileError, read_augmentation_file
 from .generate import (
     ParamBatch,
     StreamingProgress,
+    gen_augmentation_params,
     generate_augmentation_chain,
     generate_batch,
     iter_batches,
@@ -53,6 +55,7 @@ __all__ = [
     "StreamingProgress",
     "VerifyReport",
     "__version__",
+    "backend",
     "compute_statistics",
     "compute_streaming_statistics",
     "fib",

@@ -8,6 +8,7 @@ when stderr is a terminal (``--quiet`` turns it off).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -110,6 +111,26 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return dict(data)
 
 
+_workers_option = click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Threads that share the work (default: the CPUs available).",
+)
+
+
+def _workers(workers: int | None) -> int:
+    if workers is None:
+        return (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
+    if workers < 1:
+        _fail(f"--workers must be >= 1, got {workers}")
+    return workers
+
+
 # --------------------------------------------------------------------------- progress
 
 
@@ -145,6 +166,7 @@ def cli() -> None:
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of this output.")
 @click.option("--no-stats", is_flag=True, help="Do not store statistics in the file.")
 @click.option("--batch-size", type=int, default=65536, show_default=True, help="Ids per batch.")
+@_workers_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def generate(
     num_samples: int,
@@ -154,6 +176,7 @@ def generate(
     resume: bool,
     no_stats: bool,
     batch_size: int,
+    workers: int | None,
     quiet: bool,
     **config_options: Any,
 ) -> None:
@@ -195,6 +218,7 @@ def generate(
             progress=bar.update if bar is not None else None,
             resumable=resumable,
             resume=resume,
+            workers=_workers(workers),
         )
     except KeyboardInterrupt:
         if bar is not None:
@@ -249,8 +273,9 @@ def _open_data_file(path: Path) -> Any:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--max-mismatches", type=int, default=10, show_default=True)
+@_workers_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar; only failures.")
-def verify(file: Path, max_mismatches: int, quiet: bool) -> None:
+def verify(file: Path, max_mismatches: int, workers: int | None, quiet: bool) -> None:
     """Recompute every record of FILE from its metadata; exit 1 on any difference."""
     from .verify import verify_augmentation_file
 
@@ -263,6 +288,7 @@ def verify(file: Path, max_mismatches: int, quiet: bool) -> None:
             file,
             max_mismatches=max_mismatches,
             progress=bar.update if bar is not None else None,
+            workers=_workers(workers),
         )
     except DPAFileError as exc:
         _report_failure(f"{exc}")

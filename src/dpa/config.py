@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import cached_property
@@ -66,6 +67,8 @@ def check_int(value: Any, name: str, minimum: int = 0) -> int:
         >>> check_int(3, "depth", 1)
         3
     """
+    if type(value) is int and value >= minimum:  # the common case, without the ABC check
+        return value
     wanted = "a non-negative int" if minimum == 0 else f"an int >= {minimum}"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be {wanted}, got {value!r}")
@@ -107,6 +110,13 @@ class AugmentationConfig:
     def _lo_width(self) -> tuple[tuple[float, float], ...]:
         """(lo, hi - lo) per parameter in draw order, computed once for the hot path."""
         return tuple((lo, hi - lo) for lo, hi in self.ranges)
+
+    @cached_property
+    def _packed_ranges(self) -> bytes:
+        """``(lo, hi - lo)`` per parameter as ten float64, as the native kernel takes
+        them: each what Python's ``lo + (hi - lo) * r`` makes of an int bound (the
+        int difference, then one rounding to float)."""
+        return struct.pack("10d", *(float(x) for pair in self._lo_width for x in pair))
 
     @property
     def ranges(self) -> tuple[Range, ...]:

@@ -53,6 +53,10 @@ _COUNT_WIDTH = 21  # room for any count a file can hold, rewritten in place at t
 _COUNT_PLACEHOLDER = "__DPA_NUM_SAMPLES__"
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 READ_BLOCK = 4096
+_ROW_GROUP = 1 << 20  # rows per Parquet row group at most
+#: How dpa writes Parquet: no dictionaries (every value is distinct, so building
+#: them only costs time) and zstd, which packs the hex hashes to about half.
+PARQUET_OPTIONS: dict[str, Any] = {"use_dictionary": False, "compression": "zstd"}
 PathLike = str | os.PathLike[str]
 
 
@@ -202,12 +206,16 @@ class _ParquetSink:
         self.writer: Any = None
 
     def write(self, batch: ParamBatch) -> None:
-        if len(batch) == 0:
+        for start in range(0, len(batch), _ROW_GROUP):
+            self.write_table(batch[start : start + _ROW_GROUP].to_arrow())
+
+    def write_table(self, table: Any) -> None:
+        """Append an Arrow table of dpa's columns (one row group at most per call)."""
+        if table.num_rows == 0:
             return
-        table = batch.to_arrow()
         if self.writer is None:
             schema = table.schema.with_metadata({"dpa.metadata": json.dumps(self.metadata)})
-            self.writer = self.pq.ParquetWriter(self.path, schema)
+            self.writer = self.pq.ParquetWriter(self.path, schema, **PARQUET_OPTIONS)
         elif table.schema.field("sample_id").type != self.writer.schema.field("sample_id").type:
             wanted = self.writer.schema.field("sample_id").type
             try:
@@ -235,7 +243,7 @@ class _ParquetSink:
             + [("hash", pa.string())],
             metadata={"dpa.metadata": json.dumps(self.metadata)},
         )
-        self.writer = self.pq.ParquetWriter(self.path, schema)
+        self.writer = self.pq.ParquetWriter(self.path, schema, **PARQUET_OPTIONS)
 
 
 def _checked_records(records: Sequence[Any]) -> Sequence[dict[str, Any]]:
@@ -587,39 +595,61 @@ def _arrow_to_batch(path: Path, record_batch: Any, position: int) -> ParamBatch:
         columns[name] = values
     if "hash" not in names:
         raise DPAFileError(path, "missing column 'hash'")
-    hashes = record_batch.column("hash")
-    if not (pa.types.is_string(hashes.type) or pa.types.is_large_string(hashes.type)):
-        raise DPAFileError(path, f"column 'hash' has type {hashes.type}, expected string")
-    digests = hashes.to_pylist()
-    for offset, digest in enumerate(digests):
-        if not isinstance(digest, str) or not _HEX64.match(digest):
-            raise DPAFileError(
-                path, f"record {position + offset}: 'hash' is not 64 lower-case hex digits"
-            )
+    hashes = _hash_column(path, record_batch.column("hash"), position)
     if "sample_id" in names:
-        ids_column = record_batch.column("sample_id")
-        if ids_column.null_count:
-            raise DPAFileError(path, "column 'sample_id' has missing values")
-        if pa.types.is_integer(ids_column.type):
-            ids = ids_column.to_pylist()
-        elif pa.types.is_string(ids_column.type):
-            try:
-                ids = [parse_decimal(text) for text in ids_column.to_pylist()]
-            except ValueError:
-                raise DPAFileError(
-                    path, "column 'sample_id' holds text that is not an id"
-                ) from None
-        else:
-            raise DPAFileError(path, f"column 'sample_id' has type {ids_column.type}")
-        if ids and min(ids) < 0:
-            raise DPAFileError(path, "column 'sample_id' has negative ids")
+        ids = _id_column(path, record_batch.column("sample_id"))
     else:
-        ids = list(range(position, position + record_batch.num_rows))
-    return ParamBatch(
-        sample_id=_id_array(ids),
-        hash=np.array([d.encode("ascii") for d in digests], dtype="S64"),
-        **columns,
-    )
+        ids = np.arange(position, position + record_batch.num_rows, dtype=np.int64)
+    return ParamBatch(sample_id=ids, hash=hashes, **columns)
+
+
+#: Which bytes may stand in a hash: lower-case hex digits.
+_HEX_BYTES = np.zeros(256, dtype=bool)
+_HEX_BYTES[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
+
+
+def _hash_column(path: Path, column: Any, position: int) -> np.ndarray:
+    """A string column of 64-digit hex hashes as an S64 array, checked whole."""
+    import pyarrow as pa
+
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        raise DPAFileError(path, f"column 'hash' has type {column.type}, expected string")
+    if column.null_count:
+        raise DPAFileError(path, "column 'hash' has missing values")
+    if isinstance(column, pa.ChunkedArray):
+        column = pa.concat_arrays(column.chunks) if column.num_chunks else pa.array([], pa.string())
+    column = column.cast(pa.large_string())
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64)[
+        column.offset : column.offset + len(column) + 1
+    ]
+    short = np.flatnonzero(np.diff(offsets) != 64)
+    data = np.frombuffer(column.buffers()[2] or b"", dtype=np.uint8)[offsets[0] : offsets[-1]]
+    bad = short if len(short) else np.flatnonzero(~_HEX_BYTES[data]) // 64
+    if len(bad):
+        raise DPAFileError(
+            path, f"record {position + int(bad[0])}: 'hash' is not 64 lower-case hex digits"
+        )
+    return data.copy().view("S64")
+
+
+def _id_column(path: Path, column: Any) -> np.ndarray:
+    import pyarrow as pa
+
+    if column.null_count:
+        raise DPAFileError(path, "column 'sample_id' has missing values")
+    if pa.types.is_integer(column.type):
+        ids: np.ndarray = column.to_numpy()
+        if len(ids) and pa.types.is_signed_integer(column.type) and ids.min() < 0:
+            raise DPAFileError(path, "column 'sample_id' has negative ids")
+        if ids.dtype == np.uint64 and len(ids) and ids.max() >= 2**63:
+            return _id_array(ids.tolist())
+        return ids.astype(np.int64)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        try:
+            return _id_array(parse_decimal(text) for text in column.to_pylist())
+        except (ValueError, TypeError):
+            raise DPAFileError(path, "column 'sample_id' holds text that is not an id") from None
+    raise DPAFileError(path, f"column 'sample_id' has type {column.type}")
 
 
 def read_augmentation_file(path: PathLike) -> AugmentationFile:
@@ -657,7 +687,7 @@ def _read_parquet_file(path: Path) -> AugmentationFile:
     except ImportError as exc:  # pragma: no cover
         raise ImportError("reading Parquet needs pyarrow: pip install 'dpa[parquet]'") from exc
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(path, pre_buffer=False)  # read row group by row group
     except Exception as exc:
         raise DPAFileError(path, f"not a readable Parquet file (truncated?): {exc}") from None
     raw = parquet.metadata.metadata or {}

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import backends as _backend
 from . import core
 from .config import PARAM_NAMES, AugmentationConfig, check_int
 from .core import check_sample_id
@@ -24,6 +25,7 @@ __all__ = [
     "ParamBatch",
     "ProgressCallback",
     "StreamingProgress",
+    "gen_augmentation_params",
     "generate_augmentation_chain",
     "generate_batch",
     "iter_batches",
@@ -120,7 +122,7 @@ class ParamBatch:
             {
                 "sample_id": _arrow_ids(self.sample_id),
                 **{name: pa.array(getattr(self, name), pa.float64()) for name in PARAM_NAMES},
-                "hash": pa.array(self.hash, pa.binary(64)).cast(pa.string()),
+                "hash": _arrow_hashes(self.hash),
             }
         )
 
@@ -169,6 +171,19 @@ def _id_array(ids: Iterable[int]) -> IdArray:
     return np.array(values, dtype=np.int64)
 
 
+def _arrow_hashes(hashes: npt.NDArray[np.bytes_]) -> Any:
+    """The S64 hashes as an Arrow string column, built on their bytes (no copy per item)."""
+    import pyarrow as pa
+
+    n = len(hashes)
+    data = np.ascontiguousarray(hashes).view(np.uint8)
+    if n * 64 < 2**31:
+        offsets = pa.py_buffer(np.arange(0, 64 * (n + 1), 64, dtype=np.int32))
+        return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(data))
+    offsets = pa.py_buffer(np.arange(0, 64 * (n + 1), 64, dtype=np.int64))
+    return pa.LargeStringArray.from_buffers(n, offsets, pa.py_buffer(data))
+
+
 def _arrow_ids(ids: IdArray) -> Any:
     import pyarrow as pa
 
@@ -180,9 +195,12 @@ def _arrow_ids(ids: IdArray) -> Any:
     return pa.array([core.decimal(i).decode("ascii") for i in values], pa.string())
 
 
+_DEFAULT_CONFIG = AugmentationConfig()
+
+
 def _check_config(config: AugmentationConfig | None) -> AugmentationConfig:
     if config is None:
-        return AugmentationConfig()
+        return _DEFAULT_CONFIG
     if not isinstance(config, AugmentationConfig):
         raise TypeError(f"config must be an AugmentationConfig, got {type(config).__name__}")
     return config
@@ -214,30 +232,45 @@ def _check_ids(ids: Any) -> tuple[Sequence[int], IdArray]:
     return values, _id_array(values)
 
 
-def _python_backend(
-    ids: Sequence[int], config: AugmentationConfig, key_prefix: bytes
-) -> tuple[FloatArray, npt.NDArray[np.bytes_]]:
-    """The reference backend: the core functions, one sample at a time."""
-    depth = config.augmentation_depth
-    hash_chain, draw_params, decimal = core.hash_chain, core.draw_params, core.decimal
-    rows: list[tuple[float, ...]] = []
-    digests: list[str] = []
-    for sample_id in ids:
-        digest = hash_chain(key_prefix + decimal(sample_id), depth)
-        rows.append(draw_params(int(digest[-8:], 16), config))
-        digests.append(digest)
-    values = np.array(rows, dtype=np.float64).reshape(len(rows), len(PARAM_NAMES))
-    return values.T.copy(), np.array(digests, dtype="S64")
+def gen_augmentation_params(
+    seed_id: int,
+    config: AugmentationConfig | None = None,
+    *,
+    backend: str | None = None,
+) -> dict[str, Any]:
+    """Augmentation parameters of one sample.
+
+    Returns a dict with ``rotation``, ``brightness``, ``noise``, ``scale``,
+    ``contrast`` (floats) and ``hash`` (the chain's final hex digest). Computed by
+    the native kernel where it is built, else by :mod:`dpa.core`; the same numbers.
+
+    Example:
+        >>> gen_augmentation_params(0)["rotation"]
+        -0.14542826986576074
+    """
+    if type(seed_id) is not int or seed_id < 0:  # the checks, off the common path
+        seed_id = check_sample_id(seed_id)
+    if config is None:
+        config = _DEFAULT_CONFIG
+    elif not isinstance(config, AugmentationConfig):
+        config = _check_config(config)
+    return _backend.one(seed_id, config, backend)
 
 
 def generate_batch(
     ids: range | Sequence[int] | npt.NDArray[np.integer[Any]],
     config: AugmentationConfig | None = None,
+    *,
+    workers: int = 1,
+    backend: str | None = None,
 ) -> ParamBatch:
     """Parameters of every id in ``ids``, as columns.
 
     ``ids`` is a ``range``, a sequence of non-negative ints, or an integer array.
     The values equal :func:`gen_augmentation_params` for each id, to the last bit.
+    ``workers`` threads share the work (native backend; the Python reference runs
+    on one). ``backend`` forces ``"native"`` or ``"python"`` (default:
+    :func:`dpa.backend`).
 
     Example:
         >>> batch = generate_batch(range(1000, 1004))
@@ -245,14 +278,21 @@ def generate_batch(
         [1000, 1001, 1002, 1003]
     """
     config = _check_config(config)
+    workers = _backend.check_workers(workers)
     id_values, id_column = _check_ids(ids)
-    return _generate(id_values, id_column, config, b"")
+    return _generate(id_values, id_column, config, b"", backend=backend, workers=workers)
 
 
 def _generate(
-    id_values: Sequence[int], id_column: IdArray, config: AugmentationConfig, key_prefix: bytes
+    id_values: Iterable[Any],
+    id_column: IdArray,
+    config: AugmentationConfig,
+    key_prefix: bytes,
+    *,
+    backend: str | None = None,
+    workers: int = 1,
 ) -> ParamBatch:
-    values, digests = _python_backend(id_values, config, key_prefix)
+    values, digests = _backend.compute(id_values, id_column, config, key_prefix, backend, workers)
     columns = dict(zip(PARAM_NAMES, values, strict=True))
     return ParamBatch(sample_id=id_column, hash=digests, **columns)
 
@@ -310,10 +350,13 @@ def iter_batches(
     progress_callback: ProgressCallback | None = None,
     *,
     key_prefix: bytes = b"",
+    workers: int = 1,
+    backend: str | None = None,
 ) -> Iterator[ParamBatch]:
     """Columnar batches covering ids ``start_id`` (inclusive) to ``end_id`` (exclusive).
 
-    Memory stays proportional to ``batch_size`` whatever the range.
+    Memory stays proportional to ``batch_size`` whatever the range. ``workers``
+    and ``backend`` are as for :func:`generate_batch`.
 
     Example:
         >>> [len(b) for b in iter_batches(0, 10, batch_size=4)]
@@ -324,7 +367,11 @@ def iter_batches(
     batch_size = check_int(batch_size, "batch_size", 1)
     if progress_callback is not None and not callable(progress_callback):
         raise TypeError("progress_callback must be callable")
-    return _iter_batches(start, end, config, batch_size, progress_callback, key_prefix)
+    workers = _backend.check_workers(workers)
+    _backend.resolve(backend)  # a bad or unavailable backend fails here, not mid-stream
+    return _iter_batches(
+        start, end, config, batch_size, progress_callback, key_prefix, workers, backend
+    )
 
 
 def _iter_batches(
@@ -334,6 +381,8 @@ def _iter_batches(
     batch_size: int,
     progress_callback: ProgressCallback | None,
     key_prefix: bytes,
+    workers: int,
+    backend: str | None,
 ) -> Iterator[ParamBatch]:
     total = end - start
     began = time.monotonic()
@@ -361,7 +410,7 @@ def _iter_batches(
         chunk_end = min(chunk_start + batch_size, end)
         ids = range(chunk_start, chunk_end)
         _, id_column = _check_ids(ids)
-        batch = _generate(ids, id_column, config, key_prefix)
+        batch = _generate(ids, id_column, config, key_prefix, backend=backend, workers=workers)
         # Reported when produced, so the last report (100%) does not wait for the
         # consumer to ask for more.
         report(chunk_start, chunk_end)

@@ -407,7 +407,8 @@ class _PartsSink:
 
         part = self._part(self.next_index)
         scratch = part.with_suffix(".writing")
-        pq.write_table(batch.to_arrow(), scratch)
+        # Scratch data, read once more at the end: no compression, no dictionaries.
+        pq.write_table(batch.to_arrow(), scratch, use_dictionary=False, compression="none")
         os.replace(scratch, part)
         self.next_index += 1
 
@@ -416,8 +417,8 @@ class _PartsSink:
 
         sink = _ParquetSink(target, self.metadata)
         try:
-            for part in self._parts():
-                sink.write(_arrow_to_batch(part, pq.read_table(part), 0))
+            for part in self._parts():  # our own files: copied as they are
+                sink.write_table(pq.read_table(part))
             sink.finish(count, statistics)
         except BaseException:
             if sink.writer is not None:
@@ -552,12 +553,14 @@ def write_range(
     progress: Any = None,
     resumable: bool = False,
     resume: bool = False,
+    workers: int = 1,
 ) -> AugmentationWriter:
     """Generate ids ``start_id .. end_id-1`` straight into a file (columnar, atomic).
 
     With ``resume=True`` an interrupted resumable run of the same output, config
     and start is continued where it stopped. ``progress(n)`` is called with the
-    number of records done after each batch (first with those resumed). Returns
+    number of records done after each batch (first with those resumed); ``workers``
+    threads share each batch (native backend). Returns
     the closed writer (``count``, ``resumed_count``, ``statistics``).
     """
     writer = AugmentationWriter(
@@ -578,7 +581,8 @@ def write_range(
             )
         if progress is not None and writer.resumed_count:
             progress(writer.resumed_count)
-        for batch in iter_batches(first, end_id, writer.config, batch_size):
+        batches = iter_batches(first, end_id, writer.config, batch_size, workers=workers)
+        for batch in batches:
             writer.write(batch)
             if progress is not None:
                 progress(len(batch))

@@ -1,0 +1,41 @@
+"""The optional native kernel: loading it and preparing its inputs.
+
+``KERNEL`` is the compiled module, or ``None`` where it was not built; then
+``IMPORT_ERROR`` says why. Nothing here runs generation itself: that is
+:mod:`dpa.generate`'s job, which picks this kernel or the Python reference.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
+
+from ..config import AugmentationConfig
+from ..core import fib_salts
+
+KERNEL: ModuleType | None
+IMPORT_ERROR: str | None
+try:
+    from . import _dpa_kernel as KERNEL
+
+    IMPORT_ERROR = None
+except ImportError as exc:  # not built (no compiler at install time, or another platform)
+    KERNEL = None
+    IMPORT_ERROR = str(exc)
+
+
+@lru_cache(maxsize=64)
+def chain(depth: int) -> Any:
+    """The kernel's prepared chain for ``depth`` steps (immutable, shared by threads)."""
+    assert KERNEL is not None
+    return KERNEL.Chain(fib_salts(depth))
+
+
+def packed_ranges(config: AugmentationConfig) -> bytes:
+    """``(lo, hi - lo)`` of each parameter as the ten float64 the kernel takes.
+
+    Each is what Python's ``lo + (hi - lo) * r`` turns an int bound into: the int
+    difference, then one rounding to float.
+    """
+    return config._packed_ranges
