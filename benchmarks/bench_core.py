@@ -26,6 +26,13 @@ Run it from the repository root::
     .venv/bin/python benchmarks/bench_core.py
     .venv/bin/python benchmarks/bench_core.py --samples 20000 --repeats 7 --json bench.json
     .venv/bin/python benchmarks/bench_core.py --check   # exit 1 if per-sample < naive
+    .venv/bin/python benchmarks/bench_core.py --backend native
+
+The APIs run on the backend ``--backend`` names: ``python`` (the default, the pure-Python
+path the acceptance criterion is about) or ``native`` (the C kernel, where it is built;
+exit status 2 where it is not). It is passed as ``backend=`` to
+``gen_augmentation_params`` and ``generate_batch``, and set as ``DPA_BACKEND`` for the
+streams, which take no ``backend=`` argument.
 
 ``--check`` is the acceptance criterion: the best rate of the per-sample API must be
 at least the best rate of the naive version.
@@ -47,6 +54,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dpa
+import dpa.backends
 from dpa import AugmentationConfig
 
 PARAMS = ("rotation", "brightness", "noise", "scale", "contrast")
@@ -93,6 +101,11 @@ class saved_random_state:
 # --------------------------------------------------------------------------- contenders
 
 
+#: The backend the APIs are timed on (``--backend``); main() also makes it the default
+#: (``DPA_BACKEND``), which the streams, taking no ``backend=``, use.
+BACKEND = "python"
+
+
 def run_naive(start: int, n: int, config: AugmentationConfig, chunk_size: int) -> None:
     with saved_random_state():
         for i in range(start, start + n):
@@ -100,13 +113,13 @@ def run_naive(start: int, n: int, config: AugmentationConfig, chunk_size: int) -
 
 
 def run_per_sample(start: int, n: int, config: AugmentationConfig, chunk_size: int) -> None:
-    gen = dpa.gen_augmentation_params
+    gen, backend = dpa.gen_augmentation_params, BACKEND
     for i in range(start, start + n):
-        gen(i, config)
+        gen(i, config, backend=backend)
 
 
 def run_batch(start: int, n: int, config: AugmentationConfig, chunk_size: int) -> None:
-    dpa.generate_batch(range(start, start + n), config)
+    dpa.generate_batch(range(start, start + n), config, backend=BACKEND)
 
 
 def run_stream(start: int, n: int, config: AugmentationConfig, chunk_size: int) -> None:
@@ -155,14 +168,15 @@ def _bits(record: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def check_agreement(ids: list[int], config: AugmentationConfig, chunk_size: int) -> list[str]:
-    """Compare the naive version with every API on ``ids``; return the mismatches."""
+    """Compare the naive version with every API on ``ids`` (on :data:`BACKEND`); return
+    the mismatches."""
     with saved_random_state():
         expected = [_bits(naive_params(i, config)) for i in ids]
 
     contiguous = ids == list(range(ids[0], ids[0] + len(ids))) if ids else True
     results: dict[str, list[dict[str, Any]]] = {
-        "per-sample": [dpa.gen_augmentation_params(i, config) for i in ids],
-        "batch": dpa.generate_batch(ids, config).to_dicts(),
+        "per-sample": [dpa.gen_augmentation_params(i, config, backend=BACKEND) for i in ids],
+        "batch": dpa.generate_batch(ids, config, backend=BACKEND).to_dicts(),
     }
     if contiguous:
         start = ids[0] if ids else 0
@@ -274,6 +288,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="M",
         help="ids checked for exact agreement before timing (default: 300)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=dpa.backends.BACKENDS,
+        default="python",
+        help="backend the APIs run on (default: python, the pure-Python per-sample path "
+        "that --check is about)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     parser.add_argument(
         "--check",
@@ -283,6 +304,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.start_id < 0:
         parser.error("--start-id must be >= 0")
+
+    try:
+        dpa.backends.resolve(args.backend)
+    except RuntimeError as exc:  # native asked for where it is not built
+        print(f"error: --{exc}", file=sys.stderr)
+        return 2
+    global BACKEND
+    BACKEND = args.backend
+    # The streams take no backend argument: make it the default as well.
+    os.environ["DPA_BACKEND"] = args.backend
+    dpa.backends.forget_default()
 
     config = AugmentationConfig()
     initial_random_state = random.getstate()
@@ -303,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 2
     checked = len(timed_ids) + len(odd_ids) + 50
-    apis = "per-sample, batch and stream APIs"
+    apis = f"per-sample, batch and stream APIs ({args.backend} backend)"
     print(f"agreement: naive v0.2 and the {apis} match bit for bit on {checked} ids")
 
     # Warm-up: imports, caches, branch predictors; not recorded.
@@ -324,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(times, args.samples)
     print(
         f"python {platform.python_version()} ({platform.python_implementation()}), "
-        f"dpa {dpa.__version__}, {os.cpu_count()} CPUs, "
+        f"dpa {dpa.__version__}, backend {args.backend}, {os.cpu_count()} CPUs, "
         f"{args.samples:,} samples x {args.repeats} repeats, depth {config.augmentation_depth}, "
         f"chunk_size {args.chunk_size}"
     )
@@ -347,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
             "dpa_version": dpa.__version__,
+            "backend": args.backend,
             "samples": args.samples,
             "repeats": args.repeats,
             "chunk_size": args.chunk_size,

@@ -4,11 +4,15 @@ the figures themselves are for people, measured on a quiet machine)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from dpa import _kernel
+from dpa.backends import native_available
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -29,3 +33,64 @@ def test_bench_core_runs_and_reports_every_contender(tmp_path: Path) -> None:
     contenders = json.loads(report.read_text())["contenders"]
     assert {"naive", "per-sample", "batch", "stream"} <= set(contenders)
     assert all(entry["best_samples_per_s"] > 0 for entry in contenders.values())
+
+
+@pytest.mark.slow
+def test_bench_core_runs_on_the_native_backend(tmp_path: Path) -> None:
+    if not native_available():
+        _skip_or_fail_without_native()
+    report = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_core.py"), "--samples", "300", "--repeats", "1",
+         "--verify", "50", "--backend", "native", "--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "backend native" in done.stdout
+    assert json.loads(report.read_text())["backend"] == "native"
+
+
+@pytest.mark.slow
+def test_bench_kernel_runs_and_reports_every_figure(tmp_path: Path) -> None:
+    if not native_available():
+        _skip_or_fail_without_native()
+    report = tmp_path / "kernel.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_kernel.py"), "--batch-samples", "2000",
+         "--samples", "200", "--hash-mib", "1", "--repeats", "1", "--verify", "30",
+         "--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for contender in KERNEL_CONTENDERS:
+        assert contender in done.stdout
+    assert "acceptance" in done.stdout
+    figures = json.loads(report.read_text())
+    assert set(KERNEL_CONTENDERS) <= set(figures["contenders"])
+    assert all(entry["best_samples_per_s"] > 0 for entry in figures["contenders"].values())
+    assert figures["sha256"]["blocks_per_s"]["best"] > 0
+    assert figures["kernel_features"]["sha256"] in ("shani", "portable")
+    assert len(figures["acceptance"]) == 4
+    assert all(ratio["best"] > 0 for ratio in figures["ratios"].values())
+
+
+KERNEL_CONTENDERS = (
+    "hash-only bound",
+    "batch 1 thread",
+    "batch 2 threads",
+    "per-sample native",
+    "per-sample python",
+    "naive",
+)
+
+
+def _skip_or_fail_without_native() -> None:
+    """Skip a test that needs the native kernel, or fail it where DPA_REQUIRE_NATIVE=1."""
+    reason = f"the native kernel is not available ({_kernel.IMPORT_ERROR})"
+    if os.environ.get("DPA_REQUIRE_NATIVE") == "1":
+        pytest.fail(f"DPA_REQUIRE_NATIVE=1, but {reason}")
+    pytest.skip(reason)

@@ -23,7 +23,7 @@ __all__ = ["BACKENDS", "backend", "native_available"]
 
 BACKENDS = ("native", "python")
 _ENV = "DPA_BACKEND"
-_INT64_LIMIT = 2**63
+_UINT64_LIMIT = 2**64
 #: Fewer samples than this per thread are not worth a thread of their own.
 _MIN_PER_WORKER = 4096
 _LANES = 32
@@ -110,12 +110,12 @@ def one(
 ) -> dict[str, Any]:
     """Parameters of one sample (the per-sample API's hot path)."""
     name = _default if backend_name is None and _default is not None else resolve(backend_name)
-    key = b"%d" % seed_id if seed_id < _INT64_LIMIT else core.decimal(seed_id)
     if name == "python":
-        return core.params_for_key(key, config)
-    depth = config.augmentation_depth
-    chain = _chains.get(depth) or _kernel.chain(depth)
-    _chains[depth] = chain
+        return core.params_for_key(core.decimal(seed_id), config)
+    chain = _chains.get(config.augmentation_depth)
+    if chain is None:
+        chain = _chains[config.augmentation_depth] = _kernel.chain(config.augmentation_depth)
+    key = seed_id if seed_id < _UINT64_LIMIT else core.decimal(seed_id)
     result: dict[str, Any] = chain.one(key, config._packed_ranges)
     return result
 

@@ -664,11 +664,13 @@ done:
 static PyObject *PARAM_KEYS[6];
 
 /* chain.one(key, ranges) -> {"rotation", "brightness", "noise", "scale",
- * "contrast", "hash"}: the per-sample path. */
+ * "contrast", "hash"}: the per-sample path. key: the whole key as bytes, or an
+ * int id below 2**64 (its decimal digits are the key). */
 static PyObject *Chain_one(ChainObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyBytes_Check(args[0]) || !PyBytes_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "one(key: bytes, ranges: bytes)");
+    if (nargs != 2 || !(PyBytes_Check(args[0]) || PyLong_CheckExact(args[0])) ||
+        !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "one(key: bytes | int, ranges: bytes)");
         return NULL;
     }
     Ranges ranges;
@@ -681,14 +683,22 @@ static PyObject *Chain_one(ChainObject *self, PyObject *const *args, Py_ssize_t 
         ranges.lo[p] = rv[2 * p];
         ranges.width[p] = rv[2 * p + 1];
     }
-    size_t key_len = (size_t)PyBytes_GET_SIZE(args[0]);
     uint8_t small[256], *msg = small;
-    if (key_len + 72 > sizeof small) {
-        msg = malloc(key_len + 72);
-        if (!msg)
-            return PyErr_NoMemory();
+    size_t key_len;
+    if (PyLong_CheckExact(args[0])) { /* an id below 2**64: its decimal digits */
+        unsigned long long id = PyLong_AsUnsignedLongLong(args[0]);
+        if (id == (unsigned long long)-1 && PyErr_Occurred())
+            return NULL;
+        key_len = write_decimal((uint64_t)id, msg);
+    } else {
+        key_len = (size_t)PyBytes_GET_SIZE(args[0]);
+        if (key_len + 72 > sizeof small) {
+            msg = malloc(key_len + 72);
+            if (!msg)
+                return PyErr_NoMemory();
+        }
+        memcpy(msg, PyBytes_AS_STRING(args[0]), key_len);
     }
-    memcpy(msg, PyBytes_AS_STRING(args[0]), key_len);
     size_t blocks = pad_message(msg, key_len, (uint64_t)key_len);
     uint8_t hex[64];
     uint32_t seed;
