@@ -68,6 +68,7 @@ def forget_default() -> None:
     """Decide the default again on next use (after ``DPA_BACKEND`` changed)."""
     global _default
     _default = None
+    default_chains.clear()
 
 
 def _auto() -> str:
@@ -108,20 +109,21 @@ def compute(
 def one(
     seed_id: int, config: AugmentationConfig, backend_name: str | None = None
 ) -> dict[str, Any]:
-    """Parameters of one sample (the per-sample API's hot path)."""
-    name = _default if backend_name is None and _default is not None else resolve(backend_name)
+    """Parameters of one sample (the per-sample API)."""
+    name = resolve(backend_name)
     if name == "python":
         return core.params_for_key(core.decimal(seed_id), config)
-    chain = _chains.get(config.augmentation_depth)
-    if chain is None:
-        chain = _chains[config.augmentation_depth] = _kernel.chain(config.augmentation_depth)
+    chain = _kernel.chain(config.augmentation_depth)
+    if backend_name is None:  # the default is native: let the fast path find this chain
+        default_chains[config.augmentation_depth] = chain
     key = seed_id if seed_id < _UINT64_LIMIT else core.decimal(seed_id)
     result: dict[str, Any] = chain.one(key, config._packed_ranges)
     return result
 
 
-#: Chains by depth, for the per-sample path (a dict lookup is cheaper than lru_cache).
-_chains: dict[int, Any] = {}
+#: The native chains by depth, filled only while the default backend is native:
+#: the per-sample API's fast path looks here first.
+default_chains: dict[int, Any] = {}
 
 
 def _python(

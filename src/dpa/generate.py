@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 #: Samples generated per step when a stream has no ``chunk_size`` of its own.
 DEFAULT_BLOCK = 4096
 _INT64_LIMIT = 2**63
+_UINT64_LIMIT = 2**64
 
 IdArray = npt.NDArray[Any]
 FloatArray = npt.NDArray[np.float64]
@@ -248,13 +249,16 @@ def gen_augmentation_params(
         >>> gen_augmentation_params(0)["rotation"]
         -0.14542826986576074
     """
-    if type(seed_id) is not int or seed_id < 0:  # the checks, off the common path
-        seed_id = check_sample_id(seed_id)
     if config is None:
         config = _DEFAULT_CONFIG
-    elif not isinstance(config, AugmentationConfig):
-        config = _check_config(config)
-    return _backend.one(seed_id, config, backend)
+    if backend is None and type(seed_id) is int and 0 <= seed_id < _UINT64_LIMIT:
+        # The common case in as few steps as possible: the chains of the default
+        # backend's kernel, once it has been found to be the native one.
+        chain = _backend.default_chains.get(config.augmentation_depth)
+        if chain is not None and type(config) is AugmentationConfig:
+            result: dict[str, Any] = chain.one(seed_id, config._packed_ranges)
+            return result
+    return _backend.one(check_sample_id(seed_id), _check_config(config), backend)
 
 
 def generate_batch(
