@@ -251,11 +251,16 @@ def gen_augmentation_params(
     """
     if config is None:
         config = _DEFAULT_CONFIG
-    if backend is None and type(seed_id) is int and 0 <= seed_id < _UINT64_LIMIT:
+    if (
+        backend is None
+        and type(seed_id) is int
+        and 0 <= seed_id < _UINT64_LIMIT
+        and type(config) is AugmentationConfig
+    ):
         # The common case in as few steps as possible: the chains of the default
         # backend's kernel, once it has been found to be the native one.
         chain = _backend.default_chains.get(config.augmentation_depth)
-        if chain is not None and type(config) is AugmentationConfig:
+        if chain is not None:
             result: dict[str, Any] = chain.one(seed_id, config._packed_ranges)
             return result
     return _backend.one(check_sample_id(seed_id), _check_config(config), backend)
