@@ -25,6 +25,8 @@ def valid_ranges(draw: st.DrawFn) -> tuple[Any, Any]:
     lo, hi = sorted(draw(st.lists(bounds, min_size=2, max_size=2, unique=True)))
     if lo == hi or not math.isfinite(hi - lo):  # 0 == 0.0 or a width that overflows
         hi = lo + 1
+        if not hi > lo:  # lo so large that adding 1 changes nothing
+            hi = math.nextafter(lo, math.inf)
     return (lo, hi)
 
 

@@ -8,6 +8,7 @@ kernel a failure instead of a skip.
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -210,3 +211,25 @@ def test_the_kernel_leaves_the_inputs_alone() -> None:
     before = list(keys_list)
     generate_batch(keys_list, workers=2, backend="native")
     assert keys_list == before
+
+
+def _reference_draws(digest: bytes, seed_words: int) -> tuple[float, ...]:
+    number = int.from_bytes(digest, "big")
+    generator = random.Random(number if seed_words == 8 else number % 2**32)
+    return tuple(generator.random() for _ in range(5))
+
+
+@pytest.mark.parametrize("seed_words", [1, 8])
+def test_seeding_from_digests_with_leading_zero_words(kernel_path: dict, seed_words: int) -> None:  # type: ignore[type-arg]
+    """random.Random(int) drops leading zero words from its key; so must the kernel,
+    alone or with 32 lanes of one key length, or of several."""
+    assert KERNEL is not None
+    rng = random.Random(7)
+    digests = [rng.randbytes(32) for _ in range(40)]
+    for zeros in range(8):  # 0 .. 7 leading zero words, then all zero
+        digests.append(bytes(4 * zeros) + rng.randbytes(32 - 4 * zeros))
+    digests += [bytes(32), bytes(31) + b"\x01", bytes(4) + b"\xff" * 28]
+    uniform = [bytes(8) + rng.randbytes(24) for _ in range(32)]  # 32 lanes of length 6
+    for batch in (digests, uniform, digests[:1]):
+        got = KERNEL.draws(b"".join(batch), seed_words)
+        assert got == [_reference_draws(d, seed_words) for d in batch]

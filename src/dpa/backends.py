@@ -98,26 +98,35 @@ def compute(
     key_prefix: bytes,
     backend_name: str | None = None,
     workers: int = 1,
+    seed_words: int = 1,
 ) -> tuple[Values, Hashes]:
     """Parameters (5 x n, in draw order) and hashes of the keys
-    ``key_prefix + decimal(id)``."""
+    ``key_prefix + decimal(id)``. ``seed_words`` is 1 for DPA v0.2's 32-bit seed
+    (the digest's last 8 hex digits) or 8 for the whole 256-bit digest."""
     if resolve(backend_name) == "python":
-        return _python(id_values, config, key_prefix)
-    return _native(id_values, id_column, config, key_prefix, workers)
+        return _python(id_values, config, key_prefix, seed_words)
+    return _native(id_values, id_column, config, key_prefix, workers, seed_words)
 
 
 def one(
-    seed_id: int, config: AugmentationConfig, backend_name: str | None = None
+    seed_id: int,
+    config: AugmentationConfig,
+    backend_name: str | None = None,
+    *,
+    key_prefix: bytes = b"",
+    seed_words: int = 1,
 ) -> dict[str, Any]:
-    """Parameters of one sample (the per-sample API)."""
+    """Parameters of one sample (the per-sample APIs)."""
     name = resolve(backend_name)
     if name == "python":
-        return core.params_for_key(core.decimal(seed_id), config)
+        key = key_prefix + core.decimal(seed_id)
+        return core.params_for_key(key, config, full_seed=seed_words == 8)
     chain = _kernel.chain(config.augmentation_depth)
-    if backend_name is None:  # the default is native: let the fast path find this chain
-        default_chains[config.augmentation_depth] = chain
-    key = seed_id if seed_id < _UINT64_LIMIT else core.decimal(seed_id)
-    result: dict[str, Any] = chain.one(key, config._packed_ranges)
+    if backend_name is None and not key_prefix and seed_words == 1:
+        default_chains[config.augmentation_depth] = chain  # for the fast path
+    plain = not key_prefix and seed_id < _UINT64_LIMIT
+    native_key = seed_id if plain else key_prefix + core.decimal(seed_id)
+    result: dict[str, Any] = chain.one(native_key, config._packed_ranges, seed_words)
     return result
 
 
@@ -127,16 +136,17 @@ default_chains: dict[int, Any] = {}
 
 
 def _python(
-    ids: Iterable[Any], config: AugmentationConfig, key_prefix: bytes
+    ids: Iterable[Any], config: AugmentationConfig, key_prefix: bytes, seed_words: int
 ) -> tuple[Values, Hashes]:
     """The reference: the core functions, one sample at a time."""
     depth = config.augmentation_depth
     hash_chain, draw_params, decimal = core.hash_chain, core.draw_params, core.decimal
+    seed_digits = -8 if seed_words == 1 else -64
     rows: list[tuple[float, ...]] = []
     digests: list[str] = []
     for sample_id in ids:
         digest = hash_chain(key_prefix + decimal(sample_id), depth)
-        rows.append(draw_params(int(digest[-8:], 16), config))
+        rows.append(draw_params(int(digest[seed_digits:], 16), config))
         digests.append(digest)
     values = np.array(rows, dtype=np.float64).reshape(len(rows), 5)
     return values.T.copy(), np.array(digests, dtype="S64")
@@ -148,6 +158,7 @@ def _native(
     config: AugmentationConfig,
     key_prefix: bytes,
     workers: int,
+    seed_words: int,
 ) -> tuple[Values, Hashes]:
     n = len(id_column)
     values = np.empty((5, n), dtype=np.float64)
@@ -158,13 +169,13 @@ def _native(
         ids = np.ascontiguousarray(id_column).view(np.uint64)
 
         def fill(start: int, end: int) -> None:
-            chain.fill_ids(ids, key_prefix, ranges, values, hashes, start, end)
+            chain.fill_ids(ids, key_prefix, ranges, values, hashes, start, end, seed_words)
 
     else:  # ids of 2**63 and more: whole keys
         keys = [key_prefix + core.decimal(int(i)) for i in id_values]
 
         def fill(start: int, end: int) -> None:
-            chain.fill_keys(keys, ranges, values, hashes, start, end)
+            chain.fill_keys(keys, ranges, values, hashes, start, end, seed_words)
 
     _split(fill, n, workers)
     return values, hashes

@@ -162,11 +162,18 @@ def draw_params(seed: int, config: AugmentationConfig) -> tuple[float, ...]:
     )
 
 
-def params_for_key(key: bytes, config: AugmentationConfig) -> dict[str, Any]:
+def params_for_key(
+    key: bytes, config: AugmentationConfig, *, full_seed: bool = False
+) -> dict[str, Any]:
     """Parameters for an arbitrary key (the sample id's decimal digits, or a
-    distributed key): the chain, the seed and the five draws."""
+    distributed or elastic key): the chain, the seed and the five draws.
+
+    The seed is the digest's last 32 bits (DPA v0.2), or with ``full_seed`` the
+    whole 256-bit digest (as ``random.Random(int(digest, 16))`` takes it).
+    """
     digest = hash_chain(key, config.augmentation_depth)
-    rotation, brightness, noise, scale, contrast = draw_params(seed_from_hash(digest), config)
+    seed = int(digest, 16) if full_seed else seed_from_hash(digest)
+    rotation, brightness, noise, scale, contrast = draw_params(seed, config)
     return {
         "rotation": rotation,
         "brightness": brightness,

@@ -300,8 +300,11 @@ def _generate(
     *,
     backend: str | None = None,
     workers: int = 1,
+    seed_words: int = 1,
 ) -> ParamBatch:
-    values, digests = _backend.compute(id_values, id_column, config, key_prefix, backend, workers)
+    values, digests = _backend.compute(
+        id_values, id_column, config, key_prefix, backend, workers, seed_words
+    )
     columns = dict(zip(PARAM_NAMES, values, strict=True))
     return ParamBatch(sample_id=id_column, hash=digests, **columns)
 

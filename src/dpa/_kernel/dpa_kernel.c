@@ -203,7 +203,7 @@ SHA_TARGET static inline void shani_hex16(__m128i bytes, uint8_t *out)
 
 /* The whole chain of one sample. `msg` holds the padded first message. */
 SHA_TARGET static void chain_shani(const uint8_t *msg, size_t msg_blocks, const Tails *tails,
-                                   uint8_t hex_out[64], uint32_t *seed)
+                                   uint8_t hex_out[64], uint32_t words[8])
 {
     __m128i iv_abef, iv_cdgh, abef, cdgh, lo, hi;
     uint8_t hex[64];
@@ -226,14 +226,17 @@ SHA_TARGET static void chain_shani(const uint8_t *msg, size_t msg_blocks, const 
     shani_digest(abef, cdgh, &lo, &hi);
     shani_hex16(lo, hex_out);
     shani_hex16(hi, hex_out + 32);
-    *seed = (uint32_t)_mm_extract_epi32(hi, 3);
-    *seed = __builtin_bswap32(*seed); /* back from the big-endian bytes: H7 */
+    uint8_t digest[32];
+    _mm_storeu_si128((__m128i *)digest, lo);
+    _mm_storeu_si128((__m128i *)(digest + 16), hi);
+    for (int k = 0; k < 8; k++)
+        words[k] = load_be32(digest + 4 * k); /* H0 .. H7 */
 }
 
 #endif /* DPA_X86 */
 
 static void chain_portable(const uint8_t *msg, size_t msg_blocks, const Tails *tails,
-                           uint8_t hex_out[64], uint32_t *seed)
+                           uint8_t hex_out[64], uint32_t words[8])
 {
     uint32_t state[8];
     uint8_t hex[64];
@@ -249,10 +252,10 @@ static void chain_portable(const uint8_t *msg, size_t msg_blocks, const Tails *t
             compress_portable(state, tail + 64 * b);
     }
     hex_portable(state, hex_out);
-    *seed = state[7];
+    memcpy(words, state, sizeof state);
 }
 
-typedef void (*chain_fn)(const uint8_t *, size_t, const Tails *, uint8_t *, uint32_t *);
+typedef void (*chain_fn)(const uint8_t *, size_t, const Tails *, uint8_t *, uint32_t[8]);
 static chain_fn chain_impl = chain_portable;
 static const char *sha_impl_name = "portable";
 
@@ -281,15 +284,40 @@ static inline uint32_t mt_temper(uint32_t y)
     return y;
 }
 
-/* The five random() values of a generator seeded like random.Random(seed):
- * init_by_array with the key [seed], then the first ten outputs, in pairs. */
+/* The generator's key, as init_by_array uses it: the words of the seed, least
+ * significant first, as random.Random(seed) splits a Python int (1 to 8 of them:
+ * no leading zero words, at least one), each with its index added. */
+typedef struct {
+    uint32_t add[8];
+    int len;
+} MTKey;
+
+/* seed_words = 1: the seed is the digest's last 32 bits (DPA v0.2);
+ * seed_words = 8: the seed is the whole 256-bit digest. */
+static inline void mt_key(const uint32_t words[8], int seed_words, MTKey *key)
+{
+    if (seed_words == 1) {
+        key->add[0] = words[7];
+        key->len = 1;
+        return;
+    }
+    int len = 8;
+    while (len > 1 && words[8 - len] == 0) /* the top word is H0 */
+        len--;
+    for (int j = 0; j < len; j++)
+        key->add[j] = words[7 - j] + (uint32_t)j;
+    key->len = len;
+}
+
+/* random() from two outputs, as CPython computes it. */
 static inline double mt_double(uint32_t first, uint32_t second)
 {
     uint32_t a = first >> 5, b = second >> 6;
     return ((double)a * 67108864.0 + (double)b) * (1.0 / 9007199254740992.0);
 }
 
-/* Final state words the first ten outputs need: 0..10 and 397..406. */
+/* The five random() values from the final state words 0..10 and 397..406:
+ * the first ten outputs, in pairs. */
 static inline void mt_outputs(const uint32_t low[11], const uint32_t high[10], double r[5])
 {
     uint32_t out[10];
@@ -302,16 +330,21 @@ static inline void mt_outputs(const uint32_t low[11], const uint32_t high[10], d
         r[j] = mt_double(out[2 * j], out[2 * j + 1]);
 }
 
-static void mt_draws_one(uint32_t seed, double r[5])
+/* init_by_array(key) from the init_genrand(19650218) state: MT_N steps that mix
+ * the key in (the last one lands on mt[1] again), then MT_N - 1 more. */
+static void mt_draws_one(const MTKey *key, double r[5])
 {
     uint32_t a[MT_N];
     uint32_t prev = MT_BASE[0];
+    int j = 0;
     for (int i = 1; i < MT_N; i++) {
-        a[i] = (MT_BASE[i] ^ ((prev ^ (prev >> 30)) * 1664525u)) + seed;
+        a[i] = (MT_BASE[i] ^ ((prev ^ (prev >> 30)) * 1664525u)) + key->add[j];
         prev = a[i];
+        if (++j == key->len)
+            j = 0;
     }
     a[0] = a[MT_N - 1];
-    a[1] = (a[1] ^ ((a[0] ^ (a[0] >> 30)) * 1664525u)) + seed; /* the 624th step */
+    a[1] = (a[1] ^ ((a[0] ^ (a[0] >> 30)) * 1664525u)) + key->add[j]; /* the 624th step */
     prev = a[1];
     uint32_t low[11], high[10];
     for (int i = 2; i < MT_N; i++) {
@@ -327,26 +360,30 @@ static void mt_draws_one(uint32_t seed, double r[5])
     mt_outputs(low, high, r);
 }
 
-/* The same for LANES seeds side by side: each step is one short loop over the
- * lanes, which the compiler turns into vector instructions. `work` holds
- * MT_N * LANES words. */
+/* The same for LANES keys of one length side by side: each step is one short
+ * loop over the lanes, which the compiler turns into vector instructions.
+ * add[j][l] is word j of lane l's key; `work` holds MT_N * LANES words. */
 #define MT_LANES_BODY                                                                        \
     {                                                                                        \
         uint32_t prev[LANES], low[11][LANES], high[10][LANES];                               \
+        int j = 0;                                                                           \
         for (int l = 0; l < LANES; l++)                                                      \
             prev[l] = MT_BASE[0];                                                            \
         for (int i = 1; i < MT_N; i++) {                                                     \
             uint32_t base = MT_BASE[i];                                                      \
             uint32_t *row = work + (size_t)i * LANES;                                        \
+            const uint32_t *k = add[j];                                                      \
             for (int l = 0; l < LANES; l++) {                                                \
-                uint32_t cur = (base ^ ((prev[l] ^ (prev[l] >> 30)) * 1664525u)) + seeds[l]; \
+                uint32_t cur = (base ^ ((prev[l] ^ (prev[l] >> 30)) * 1664525u)) + k[l];     \
                 row[l] = cur;                                                                \
                 prev[l] = cur;                                                               \
             }                                                                                \
+            if (++j == len)                                                                  \
+                j = 0;                                                                       \
         }                                                                                    \
         uint32_t *row1 = work + LANES;                                                       \
         for (int l = 0; l < LANES; l++) {                                                    \
-            row1[l] = (row1[l] ^ ((prev[l] ^ (prev[l] >> 30)) * 1664525u)) + seeds[l];       \
+            row1[l] = (row1[l] ^ ((prev[l] ^ (prev[l] >> 30)) * 1664525u)) + add[j][l];      \
             prev[l] = row1[l];                                                               \
         }                                                                                    \
         for (int i = 2; i < MT_N; i++) {                                                     \
@@ -373,16 +410,16 @@ static void mt_draws_one(uint32_t seed, double r[5])
         }                                                                                    \
     }
 
-static void mt_draws_lanes_portable(const uint32_t *seeds, uint32_t *work, double *r)
+static void mt_draws_lanes_portable(uint32_t add[8][LANES], int len, uint32_t *work, double *r)
     MT_LANES_BODY
 
 #ifdef DPA_X86
-__attribute__((target("avx2"))) static void mt_draws_lanes_avx2(const uint32_t *seeds,
+__attribute__((target("avx2"))) static void mt_draws_lanes_avx2(uint32_t add[8][LANES], int len,
                                                                   uint32_t *work, double *r)
     MT_LANES_BODY
 #endif
 
-typedef void (*lanes_fn)(const uint32_t *, uint32_t *, double *);
+typedef void (*lanes_fn)(uint32_t (*)[LANES], int, uint32_t *, double *);
 static lanes_fn mt_lanes_impl = mt_draws_lanes_portable;
 static const char *mt_impl_name = "portable";
 
@@ -429,10 +466,37 @@ static size_t build_first_message(const Keys *keys, size_t i, uint8_t *buf)
     return pad_message(buf, len, len);
 }
 
+/* The five random() values of each of `lanes` samples (at most LANES) from
+ * their digest words: side by side when their keys have one length (always, in
+ * practice), one by one otherwise. `work` holds MT_N * LANES words. */
+static void draw_group(uint32_t words[LANES][8], size_t lanes, int seed_words, uint32_t *work,
+                       double *r)
+{
+    MTKey keys[LANES];
+    int uniform = 1;
+    for (size_t l = 0; l < LANES; l++) {
+        if (l >= lanes)
+            memset(words[l], 0, sizeof words[l]);
+        mt_key(words[l], seed_words, &keys[l]);
+        uniform &= l >= lanes || keys[l].len == keys[0].len;
+    }
+    if (lanes == 1 || !uniform) {
+        for (size_t l = 0; l < lanes; l++)
+            mt_draws_one(&keys[l], r + 5 * l);
+        return;
+    }
+    uint32_t add[8][LANES];
+    for (int j = 0; j < 8; j++)
+        for (size_t l = 0; l < LANES; l++)
+            add[j][l] = keys[l].add[j < keys[l].len ? j : 0];
+    mt_lanes_impl(add, keys[0].len, work, r);
+}
+
 /* Samples [start, end) of a batch: values[p * n + i] and hashes[64 * i]. Runs
  * without the GIL. Returns 0, or -1 when memory ran out. */
-static int generate_range(const Keys *keys, const Tails *tails, const Ranges *ranges, size_t n,
-                          size_t start, size_t end, double *values, uint8_t *hashes)
+static int generate_range(const Keys *keys, const Tails *tails, const Ranges *ranges,
+                          int seed_words, size_t n, size_t start, size_t end, double *values,
+                          uint8_t *hashes)
 {
     uint8_t *msg = malloc(keys->max_len + 128);
     uint32_t *work = malloc(sizeof(uint32_t) * MT_N * LANES);
@@ -441,21 +505,15 @@ static int generate_range(const Keys *keys, const Tails *tails, const Ranges *ra
         free(work);
         return -1;
     }
-    uint32_t seeds[LANES];
+    uint32_t words[LANES][8];
     double r[5 * LANES];
     for (size_t group = start; group < end; group += LANES) {
         size_t lanes = end - group < LANES ? end - group : LANES;
         for (size_t l = 0; l < lanes; l++) {
             size_t blocks = build_first_message(keys, group + l, msg);
-            chain_impl(msg, blocks, tails, hashes + 64 * (group + l), &seeds[l]);
+            chain_impl(msg, blocks, tails, hashes + 64 * (group + l), words[l]);
         }
-        for (size_t l = lanes; l < LANES; l++)
-            seeds[l] = 0;
-        if (lanes == 1) {
-            mt_draws_one(seeds[0], r);
-        } else {
-            mt_lanes_impl(seeds, work, r);
-        }
+        draw_group(words, lanes, seed_words, work, r);
         for (size_t l = 0; l < lanes; l++)
             for (int p = 0; p < 5; p++)
                 values[(size_t)p * n + group + l] = ranges->lo[p] + ranges->width[p] * r[5 * l + p];
@@ -532,6 +590,15 @@ static int Chain_init(ChainObject *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
+static int check_seed_words(int seed_words)
+{
+    if (seed_words != 1 && seed_words != 8) {
+        PyErr_SetString(PyExc_ValueError, "seed_words: expected 1 (DPA v0.2) or 8 (whole digest)");
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_ranges(Py_buffer *buf, Ranges *ranges)
 {
     if (buf->len != (Py_ssize_t)(10 * sizeof(double))) {
@@ -568,8 +635,9 @@ static PyObject *Chain_fill_ids(ChainObject *self, PyObject *args)
     Py_buffer ids = {0}, prefix = {0}, rbuf = {0}, values = {0}, hashes = {0};
     Py_ssize_t start, end;
     PyObject *result = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*w*w*nn", &ids, &prefix, &rbuf, &values, &hashes, &start,
-                          &end))
+    int seed_words;
+    if (!PyArg_ParseTuple(args, "y*y*y*w*w*nni", &ids, &prefix, &rbuf, &values, &hashes, &start,
+                          &end, &seed_words))
         return NULL;
     Ranges ranges;
     Py_ssize_t n = ids.len / (Py_ssize_t)sizeof(uint64_t);
@@ -577,13 +645,14 @@ static PyObject *Chain_fill_ids(ChainObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "ids: expected a uint64 buffer");
         goto done;
     }
-    if (parse_ranges(&rbuf, &ranges) < 0 || check_outputs(&values, &hashes, n, start, end) < 0)
+    if (parse_ranges(&rbuf, &ranges) < 0 || check_outputs(&values, &hashes, n, start, end) < 0 ||
+        check_seed_words(seed_words) < 0)
         goto done;
     Keys keys = {ids.buf, prefix.buf, (size_t)prefix.len, NULL, NULL, (size_t)prefix.len + 20};
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = generate_range(&keys, &self->tails, &ranges, (size_t)n, (size_t)start, (size_t)end,
-                            values.buf, hashes.buf);
+    status = generate_range(&keys, &self->tails, &ranges, seed_words, (size_t)n, (size_t)start,
+                            (size_t)end, values.buf, hashes.buf);
     Py_END_ALLOW_THREADS
     if (status < 0) {
         PyErr_NoMemory();
@@ -610,12 +679,14 @@ static PyObject *Chain_fill_keys(ChainObject *self, PyObject *args)
     PyObject *frozen = NULL;
     const uint8_t **ptrs = NULL;
     size_t *lens = NULL;
-    if (!PyArg_ParseTuple(args, "O!y*w*w*nn", &PyList_Type, &list, &rbuf, &values, &hashes, &start,
-                          &end))
+    int seed_words;
+    if (!PyArg_ParseTuple(args, "O!y*w*w*nni", &PyList_Type, &list, &rbuf, &values, &hashes, &start,
+                          &end, &seed_words))
         return NULL;
     Ranges ranges;
     Py_ssize_t n = PyList_GET_SIZE(list);
-    if (parse_ranges(&rbuf, &ranges) < 0 || check_outputs(&values, &hashes, n, start, end) < 0)
+    if (parse_ranges(&rbuf, &ranges) < 0 || check_outputs(&values, &hashes, n, start, end) < 0 ||
+        check_seed_words(seed_words) < 0)
         goto done;
     /* A copy of the list holds every key alive while the GIL is released, even
      * if the caller's list changes meanwhile. */
@@ -642,8 +713,8 @@ static PyObject *Chain_fill_keys(ChainObject *self, PyObject *args)
     Keys keys = {NULL, NULL, 0, ptrs, lens, max_len};
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = generate_range(&keys, &self->tails, &ranges, (size_t)n, (size_t)start, (size_t)end,
-                            values.buf, hashes.buf);
+    status = generate_range(&keys, &self->tails, &ranges, seed_words, (size_t)n, (size_t)start,
+                            (size_t)end, values.buf, hashes.buf);
     Py_END_ALLOW_THREADS
     if (status < 0) {
         PyErr_NoMemory();
@@ -668,11 +739,14 @@ static PyObject *PARAM_KEYS[6];
  * int id below 2**64 (its decimal digits are the key). */
 static PyObject *Chain_one(ChainObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !(PyBytes_Check(args[0]) || PyLong_CheckExact(args[0])) ||
-        !PyBytes_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "one(key: bytes | int, ranges: bytes)");
+    if (nargs < 2 || nargs > 3 || !(PyBytes_Check(args[0]) || PyLong_CheckExact(args[0])) ||
+        !PyBytes_Check(args[1]) || (nargs == 3 && !PyLong_CheckExact(args[2]))) {
+        PyErr_SetString(PyExc_TypeError, "one(key: bytes | int, ranges: bytes, seed_words: int = 1)");
         return NULL;
     }
+    int seed_words = nargs == 3 ? (int)PyLong_AsLong(args[2]) : 1;
+    if (check_seed_words(seed_words) < 0)
+        return NULL;
     Ranges ranges;
     if (PyBytes_GET_SIZE(args[1]) != (Py_ssize_t)(10 * sizeof(double))) {
         PyErr_SetString(PyExc_ValueError, "ranges: expected 10 float64 values (lo, width) x 5");
@@ -701,12 +775,14 @@ static PyObject *Chain_one(ChainObject *self, PyObject *const *args, Py_ssize_t 
     }
     size_t blocks = pad_message(msg, key_len, (uint64_t)key_len);
     uint8_t hex[64];
-    uint32_t seed;
+    uint32_t words[8];
     double r[5];
-    chain_impl(msg, blocks, &self->tails, hex, &seed);
+    MTKey key;
+    chain_impl(msg, blocks, &self->tails, hex, words);
     if (msg != small)
         free(msg);
-    mt_draws_one(seed, r);
+    mt_key(words, seed_words, &key);
+    mt_draws_one(&key, r);
     PyObject *out = PyDict_New();
     if (!out)
         return NULL;
@@ -731,11 +807,12 @@ static PyObject *Chain_get_depth(ChainObject *self, void *closure)
 
 static PyMethodDef Chain_methods[] = {
     {"fill_ids", (PyCFunction)Chain_fill_ids, METH_VARARGS,
-     "fill_ids(ids, prefix, ranges, values, hashes, start, end): samples [start, end)."},
+     "fill_ids(ids, prefix, ranges, values, hashes, start, end, seed_words): samples "
+     "[start, end)."},
     {"fill_keys", (PyCFunction)Chain_fill_keys, METH_VARARGS,
-     "fill_keys(keys, ranges, values, hashes, start, end): samples [start, end)."},
+     "fill_keys(keys, ranges, values, hashes, start, end, seed_words): samples [start, end)."},
     {"one", (PyCFunction)(void (*)(void))Chain_one, METH_FASTCALL,
-     "one(key, ranges) -> dict of the five parameters and the hash."},
+     "one(key, ranges, seed_words=1) -> dict of the five parameters and the hash."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -790,7 +867,60 @@ static PyObject *kernel_select(PyObject *module, PyObject *args)
     return kernel_features(NULL, NULL);
 }
 
+/* draws(digests, seed_words) -> list of 5-tuples: the random() values the
+ * generator gives for each 32-byte digest (big-endian, as hexdigest prints it).
+ * For tests of the seeding, digests with leading zero words included. */
+static PyObject *kernel_draws(PyObject *module, PyObject *args)
+{
+    (void)module;
+    Py_buffer digests;
+    int seed_words;
+    if (!PyArg_ParseTuple(args, "y*i", &digests, &seed_words))
+        return NULL;
+    PyObject *out = NULL;
+    uint32_t *work = NULL;
+    if (digests.len % 32 || check_seed_words(seed_words) < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "digests: expected 32 bytes per digest");
+        goto done;
+    }
+    work = malloc(sizeof(uint32_t) * MT_N * LANES);
+    Py_ssize_t count = digests.len / 32;
+    out = PyList_New(count);
+    if (!work || !out) {
+        Py_CLEAR(out);
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
+        goto done;
+    }
+    const uint8_t *bytes = digests.buf;
+    for (Py_ssize_t group = 0; group < count; group += LANES) {
+        size_t lanes = (size_t)(count - group < LANES ? count - group : LANES);
+        uint32_t words[LANES][8];
+        double r[5 * LANES];
+        for (size_t l = 0; l < lanes; l++)
+            for (int k = 0; k < 8; k++)
+                words[l][k] = load_be32(bytes + 32 * (group + (Py_ssize_t)l) + 4 * k);
+        draw_group(words, lanes, seed_words, work, r);
+        for (size_t l = 0; l < lanes; l++) {
+            double *v = r + 5 * l;
+            PyObject *item = Py_BuildValue("(ddddd)", v[0], v[1], v[2], v[3], v[4]);
+            if (!item) {
+                Py_CLEAR(out);
+                goto done;
+            }
+            PyList_SET_ITEM(out, group + (Py_ssize_t)l, item);
+        }
+    }
+done:
+    free(work);
+    PyBuffer_Release(&digests);
+    return out;
+}
+
 static PyMethodDef module_methods[] = {
+    {"draws", kernel_draws, METH_VARARGS,
+     "draws(digests, seed_words) -> the five random() values for each 32-byte digest."},
     {"features", kernel_features, METH_NOARGS, "The code paths in use."},
     {"select", kernel_select, METH_VARARGS,
      "select(fast_sha, fast_mt): use the CPU's extensions where present (True) or the "
