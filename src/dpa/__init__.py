@@ -16,6 +16,20 @@ from importlib.metadata import PackageNotFoundError, version
 from .backends import backend
 from .config import PARAM_NAMES, PRESETS, AugmentationConfig, get_preset
 from .core import fib, gen_augmentation_seed
+from .distributed import (
+    DistributedContext,
+    DistributedRangeSplitter,
+    RankAwareSeedGenerator,
+    RankRange,
+    detect_distributed_context,
+    gen_distributed_augmentation_params,
+    gen_elastic_augmentation_params,
+    generate_distributed_batch,
+    generate_elastic_batch,
+    stream_distributed_augmentation_chain,
+    stream_distributed_augmentation_range,
+    stream_elastic_augmentation_range,
+)
 from .formats import DPAFileError, read_augmentation_file
 from .generate import (
     ParamBatch,
@@ -50,7 +64,11 @@ __all__ = [
     "AugmentationConfig",
     "AugmentationWriter",
     "DPAFileError",
+    "DistributedContext",
+    "DistributedRangeSplitter",
     "ParamBatch",
+    "RankAwareSeedGenerator",
+    "RankRange",
     "RunningStatistics",
     "StreamingProgress",
     "VerifyReport",
@@ -58,11 +76,16 @@ __all__ = [
     "backend",
     "compute_statistics",
     "compute_streaming_statistics",
+    "detect_distributed_context",
     "fib",
     "gen_augmentation_params",
     "gen_augmentation_seed",
+    "gen_distributed_augmentation_params",
+    "gen_elastic_augmentation_params",
     "generate_augmentation_chain",
     "generate_batch",
+    "generate_distributed_batch",
+    "generate_elastic_batch",
     "get_preset",
     "iter_batches",
     "load_augmentation_chain",
@@ -72,5 +95,8 @@ __all__ = [
     "save_augmentation_stream",
     "stream_augmentation_chain",
     "stream_augmentation_range",
+    "stream_distributed_augmentation_chain",
+    "stream_distributed_augmentation_range",
+    "stream_elastic_augmentation_range",
     "verify_augmentation_file",
 ]

@@ -37,6 +37,7 @@ import numpy as np
 from .config import PARAM_NAMES, AugmentationConfig
 from .core import decimal, parse_decimal
 from .generate import ParamBatch, _id_array
+from .keys import ELASTIC_KEY_VERSION
 
 __all__ = [
     "FORMATS",
@@ -112,12 +113,21 @@ def _check_distributed_info(info: Any) -> dict[str, int] | None:
     return out
 
 
-def _key_prefix(metadata: dict[str, Any]) -> bytes:
-    """The key form of the file's records: plain ids, or rank-aware keys."""
-    info = metadata.get("distributed_info")
-    if not info:
-        return b""
-    return f"{info['base_seed']}:{info['rank']}:".encode("ascii")
+def _check_elastic_info(info: Any) -> dict[str, Any] | None:
+    """The elastic mode's metadata: ``{"key_version", "base_seed", "epoch"}``."""
+    if info is None:
+        return None
+    if not isinstance(info, dict):
+        raise TypeError(f"elastic_info must be a dict, got {type(info).__name__}")
+    out: dict[str, Any] = {"key_version": info.get("key_version", ELASTIC_KEY_VERSION)}
+    if out["key_version"] != ELASTIC_KEY_VERSION:
+        raise ValueError(f"elastic_info: unknown key_version {out['key_version']!r}")
+    for key in ("base_seed", "epoch"):
+        value = info.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"elastic_info[{key!r}] must be an int >= 0, got {value!r}")
+        out[key] = value
+    return out
 
 
 def _record_lines(batch: ParamBatch) -> list[str]:
@@ -415,11 +425,17 @@ def _check_metadata(path: Path, metadata: Any) -> dict[str, Any]:
     count = metadata.get("num_samples")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
         raise DPAFileError(path, f"invalid num_samples in metadata: {count!r}")
-    if metadata.get("distributed_info") is not None:
-        try:
-            _check_distributed_info(metadata["distributed_info"])
-        except (TypeError, ValueError) as exc:
-            raise DPAFileError(path, f"invalid distributed_info: {exc}") from None
+    for key, check in (
+        ("distributed_info", _check_distributed_info),
+        ("elastic_info", _check_elastic_info),
+    ):
+        if metadata.get(key) is not None:
+            try:
+                check(metadata[key])
+            except (TypeError, ValueError) as exc:
+                raise DPAFileError(path, f"invalid {key}: {exc}") from None
+    if metadata.get("distributed_info") and metadata.get("elastic_info"):
+        raise DPAFileError(path, "metadata declares both distributed_info and elastic_info")
     return metadata
 
 

@@ -362,13 +362,15 @@ def iter_batches(
     progress_callback: ProgressCallback | None = None,
     *,
     key_prefix: bytes = b"",
+    seed_words: int = 1,
     workers: int = 1,
     backend: str | None = None,
 ) -> Iterator[ParamBatch]:
     """Columnar batches covering ids ``start_id`` (inclusive) to ``end_id`` (exclusive).
 
     Memory stays proportional to ``batch_size`` whatever the range. ``workers``
-    and ``backend`` are as for :func:`generate_batch`.
+    and ``backend`` are as for :func:`generate_batch`; ``key_prefix`` and
+    ``seed_words`` select another key scheme (see :mod:`dpa.keys`).
 
     Example:
         >>> [len(b) for b in iter_batches(0, 10, batch_size=4)]
@@ -382,7 +384,14 @@ def iter_batches(
     workers = _backend.check_workers(workers)
     _backend.resolve(backend)  # a bad or unavailable backend fails here, not mid-stream
     return _iter_batches(
-        start, end, config, batch_size, progress_callback, key_prefix, workers, backend
+        start,
+        end,
+        config,
+        batch_size,
+        progress_callback,
+        (key_prefix, seed_words),
+        workers,
+        backend,
     )
 
 
@@ -392,7 +401,7 @@ def _iter_batches(
     config: AugmentationConfig,
     batch_size: int,
     progress_callback: ProgressCallback | None,
-    key_prefix: bytes,
+    scheme: tuple[bytes, int],
     workers: int,
     backend: str | None,
 ) -> Iterator[ParamBatch]:
@@ -422,7 +431,15 @@ def _iter_batches(
         chunk_end = min(chunk_start + batch_size, end)
         ids = range(chunk_start, chunk_end)
         _, id_column = _check_ids(ids)
-        batch = _generate(ids, id_column, config, key_prefix, backend=backend, workers=workers)
+        batch = _generate(
+            ids,
+            id_column,
+            config,
+            scheme[0],
+            backend=backend,
+            workers=workers,
+            seed_words=scheme[1],
+        )
         # Reported when produced, so the last report (100%) does not wait for the
         # consumer to ask for more.
         report(chunk_start, chunk_end)

@@ -30,6 +30,7 @@ from .formats import (
     PathLike,
     _arrow_to_batch,
     _check_distributed_info,
+    _check_elastic_info,
     _check_path,
     _checked_records,
     _ParquetSink,
@@ -75,7 +76,7 @@ def _fsync_dir(folder: Path) -> None:
 
 _PARTIAL_SUFFIX = ".dpa-partial"
 #: Metadata fields that must match for a partial output to be continued.
-_RESUME_KEYS = ("format", "config", "distributed_info", "start_id")
+_RESUME_KEYS = ("format", "config", "distributed_info", "elastic_info", "start_id")
 
 
 def partial_path(path: PathLike) -> Path:
@@ -113,6 +114,7 @@ class AugmentationWriter:
         format: str | None = None,
         include_stats: bool = True,
         distributed_info: dict[str, int] | None = None,
+        elastic_info: dict[str, int] | None = None,
         extra_metadata: dict[str, Any] | None = None,
         resumable: bool = False,
         resume: bool = False,
@@ -139,6 +141,11 @@ class AugmentationWriter:
         info = _check_distributed_info(distributed_info)
         if info is not None:
             self.metadata["distributed_info"] = info
+        elastic = _check_elastic_info(elastic_info)
+        if elastic is not None:
+            if info is not None:
+                raise ValueError("give distributed_info (rank-aware) or elastic_info, not both")
+            self.metadata["elastic_info"] = elastic
         if extra_metadata:
             self.metadata.update(extra_metadata)
         self.count = 0
@@ -450,6 +457,7 @@ def save_augmentation_stream(
     *,
     format: str | None = None,
     distributed_info: dict[str, int] | None = None,
+    elastic_info: dict[str, int] | None = None,
 ) -> int:
     """Write a stream of parameters to ``path`` in constant memory; return the count.
 
@@ -465,7 +473,12 @@ def save_augmentation_stream(
     """
     blocks = regroup(stream, READ_BLOCK)
     with AugmentationWriter(
-        path, config, format=format, include_stats=include_stats, distributed_info=distributed_info
+        path,
+        config,
+        format=format,
+        include_stats=include_stats,
+        distributed_info=distributed_info,
+        elastic_info=elastic_info,
     ) as writer:
         for block in blocks:
             writer.write(block)
@@ -480,6 +493,7 @@ def save_augmentation_chain(
     *,
     format: str | None = None,
     distributed_info: dict[str, int] | None = None,
+    elastic_info: dict[str, int] | None = None,
 ) -> None:
     """Write a list of parameter dicts (or a :class:`ParamBatch`) to ``path``.
 
@@ -503,6 +517,7 @@ def save_augmentation_chain(
         include_stats,
         format=format,
         distributed_info=distributed_info,
+        elastic_info=elastic_info,
     )
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from .config import PARAM_NAMES
-from .formats import DPAFileError, PathLike, _key_prefix, read_augmentation_file
+from .formats import DPAFileError, PathLike, read_augmentation_file
 from .generate import ParamBatch, _generate
+from .keys import scheme_of
 from .stats import RunningStatistics
 
 __all__ = ["Mismatch", "VerifyReport", "verify_augmentation_file"]
@@ -67,12 +68,12 @@ def verify_augmentation_file(
     config = file.config
     if config is None:
         raise DPAFileError(file.path, "no config in the metadata: cannot recompute the values")
-    prefix = _key_prefix(file.metadata)
+    prefix, seed_words = scheme_of(file.metadata)
     running = RunningStatistics()
     position = 0
     for stored in file.iter_batches(batch_size):
         ids = stored.sample_id
-        expected = _generate(ids, ids, config, prefix, workers=workers)
+        expected = _generate(ids, ids, config, prefix, workers=workers, seed_words=seed_words)
         _compare(report, stored, expected, position, max_mismatches)
         running.update_batch(stored)
         position += len(stored)
