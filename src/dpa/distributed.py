@@ -39,7 +39,7 @@ from .generate import (
     _generate,
     iter_batches,
 )
-from .keys import elastic_scheme, rank_scheme
+from .keys import KeyScheme, elastic_scheme, rank_scheme
 
 __all__ = [
     "DistributedContext",
@@ -138,17 +138,7 @@ def generate_distributed_batch(
         [0, 1, 2, 3]
     """
     rank, world_size = _check_world(rank, world_size)
-    prefix, seed_words = rank_scheme(base_seed, rank)
-    id_values, id_column = _check_ids(ids)
-    return _generate(
-        id_values,
-        id_column,
-        _check_config(config),
-        prefix,
-        backend=backend,
-        workers=_backend.check_workers(workers),
-        seed_words=seed_words,
-    )
+    return _scheme_batch(ids, config, rank_scheme(base_seed, rank), workers, backend)
 
 
 def stream_distributed_augmentation_range(
@@ -168,17 +158,8 @@ def stream_distributed_augmentation_range(
         [1, 1]
     """
     rank, world_size = _check_world(rank, world_size)
-    prefix, seed_words = rank_scheme(base_seed, rank)
-    chunk = _check_chunk_size(chunk_size)
-    batches = iter_batches(
-        start_id,
-        end_id,
-        config,
-        chunk or DEFAULT_BLOCK,
-        key_prefix=prefix,
-        seed_words=seed_words,
-    )
-    return _records(batches, chunk is not None, {"rank": rank})
+    scheme = rank_scheme(base_seed, rank)
+    return _scheme_stream(start_id, end_id, config, scheme, chunk_size, {"rank": rank})
 
 
 def stream_distributed_augmentation_chain(
@@ -201,6 +182,42 @@ def stream_distributed_augmentation_chain(
     return stream_distributed_augmentation_range(
         start, end, rank, world_size, config, base_seed, chunk_size
     )
+
+
+def _scheme_batch(
+    ids: Any,
+    config: AugmentationConfig | None,
+    scheme: KeyScheme,
+    workers: int,
+    backend: str | None,
+) -> ParamBatch:
+    """A columnar batch under another key scheme than the plain one."""
+    id_values, id_column = _check_ids(ids)
+    return _generate(
+        id_values,
+        id_column,
+        _check_config(config),
+        scheme[0],
+        backend=backend,
+        workers=_backend.check_workers(workers),
+        seed_words=scheme[1],
+    )
+
+
+def _scheme_stream(
+    start_id: int,
+    end_id: int,
+    config: AugmentationConfig | None,
+    scheme: KeyScheme,
+    chunk_size: int | None,
+    extra: dict[str, Any],
+) -> Iterator[Any]:
+    """A stream of dicts (with ``extra`` added) under another key scheme."""
+    chunk = _check_chunk_size(chunk_size)
+    batches = iter_batches(
+        start_id, end_id, config, chunk or DEFAULT_BLOCK, key_prefix=scheme[0], seed_words=scheme[1]
+    )
+    return _records(batches, chunk is not None, extra)
 
 
 def _records(batches: Iterator[ParamBatch], chunked: bool, extra: dict[str, Any]) -> Iterator[Any]:
@@ -256,17 +273,7 @@ def generate_elastic_batch(
         >>> batch[1] == {**gen_elastic_augmentation_params(1, epoch=2), "sample_id": 1}
         True
     """
-    prefix, seed_words = elastic_scheme(base_seed, epoch)
-    id_values, id_column = _check_ids(ids)
-    return _generate(
-        id_values,
-        id_column,
-        _check_config(config),
-        prefix,
-        backend=backend,
-        workers=_backend.check_workers(workers),
-        seed_words=seed_words,
-    )
+    return _scheme_batch(ids, config, elastic_scheme(base_seed, epoch), workers, backend)
 
 
 def stream_elastic_augmentation_range(
@@ -279,17 +286,8 @@ def stream_elastic_augmentation_range(
 ) -> Iterator[Any]:
     """Elastic-mode parameters of ids ``start_id .. end_id-1``, streamed: dicts
     with ``sample_id``, or lists of ``chunk_size`` of them."""
-    prefix, seed_words = elastic_scheme(base_seed, epoch)
-    chunk = _check_chunk_size(chunk_size)
-    batches = iter_batches(
-        start_id,
-        end_id,
-        config,
-        chunk or DEFAULT_BLOCK,
-        key_prefix=prefix,
-        seed_words=seed_words,
-    )
-    return _records(batches, chunk is not None, {})
+    scheme = elastic_scheme(base_seed, epoch)
+    return _scheme_stream(start_id, end_id, config, scheme, chunk_size, {})
 
 
 # --------------------------------------------------------------------------- ranges
@@ -427,6 +425,11 @@ def detect_distributed_context(environ: Mapping[str, str] | None = None) -> Dist
                 raise ValueError(
                     f"inconsistent {source} environment: {rank_var}={rank}, {size_var}={size} "
                     "(need 0 <= rank < world size)"
+                )
+            if not 0 <= local < size:
+                raise ValueError(
+                    f"inconsistent {source} environment: {local_var}={local}, {size_var}={size} "
+                    "(need 0 <= local rank < world size)"
                 )
             return DistributedContext(rank, size, local, source)
     return DistributedContext(0, 1, 0, "single")

@@ -627,7 +627,22 @@ static int check_outputs(Py_buffer *values, Py_buffer *hashes, Py_ssize_t n, Py_
     return 0;
 }
 
-/* chain.fill_ids(ids, prefix, ranges, values, hashes, start, end)
+/* generate_range without the GIL; 0, or -1 with MemoryError set. */
+static int run_range(ChainObject *self, const Keys *keys, const Ranges *ranges, int seed_words,
+                     Py_ssize_t n, Py_ssize_t start, Py_ssize_t end, Py_buffer *values,
+                     Py_buffer *hashes)
+{
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = generate_range(keys, &self->tails, ranges, seed_words, (size_t)n, (size_t)start,
+                            (size_t)end, values->buf, hashes->buf);
+    Py_END_ALLOW_THREADS
+    if (status < 0)
+        PyErr_NoMemory();
+    return status;
+}
+
+/* chain.fill_ids(ids, prefix, ranges, values, hashes, start, end, seed_words)
  * ids: uint64 buffer of n ids; values: 5 * n float64 (parameter-major);
  * hashes: 64 * n bytes. Fills samples [start, end) without the GIL. */
 static PyObject *Chain_fill_ids(ChainObject *self, PyObject *args)
@@ -649,16 +664,8 @@ static PyObject *Chain_fill_ids(ChainObject *self, PyObject *args)
         check_seed_words(seed_words) < 0)
         goto done;
     Keys keys = {ids.buf, prefix.buf, (size_t)prefix.len, NULL, NULL, (size_t)prefix.len + 20};
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = generate_range(&keys, &self->tails, &ranges, seed_words, (size_t)n, (size_t)start,
-                            (size_t)end, values.buf, hashes.buf);
-    Py_END_ALLOW_THREADS
-    if (status < 0) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    result = Py_NewRef(Py_None);
+    if (run_range(self, &keys, &ranges, seed_words, n, start, end, &values, &hashes) == 0)
+        result = Py_NewRef(Py_None);
 done:
     PyBuffer_Release(&ids);
     PyBuffer_Release(&prefix);
@@ -668,8 +675,8 @@ done:
     return result;
 }
 
-/* chain.fill_keys(keys, ranges, values, hashes, start, end): keys is a list of
- * bytes (whole keys, for ids beyond 64 bits). */
+/* chain.fill_keys(keys, ranges, values, hashes, start, end, seed_words): keys is
+ * a list of bytes (whole keys, for ids beyond 64 bits). */
 static PyObject *Chain_fill_keys(ChainObject *self, PyObject *args)
 {
     PyObject *list;
@@ -711,16 +718,8 @@ static PyObject *Chain_fill_keys(ChainObject *self, PyObject *args)
             max_len = lens[i];
     }
     Keys keys = {NULL, NULL, 0, ptrs, lens, max_len};
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = generate_range(&keys, &self->tails, &ranges, seed_words, (size_t)n, (size_t)start,
-                            (size_t)end, values.buf, hashes.buf);
-    Py_END_ALLOW_THREADS
-    if (status < 0) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    result = Py_NewRef(Py_None);
+    if (run_range(self, &keys, &ranges, seed_words, n, start, end, &values, &hashes) == 0)
+        result = Py_NewRef(Py_None);
 done:
     Py_XDECREF(frozen);
     free(ptrs);
