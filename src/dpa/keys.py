@@ -58,8 +58,10 @@ def scheme_of(metadata: dict[str, Any]) -> KeyScheme:
     rank-aware files, ``elastic_info`` for elastic ones, else plain)."""
     elastic = metadata.get("elastic_info")
     if elastic:
-        if elastic.get("key_version") != ELASTIC_KEY_VERSION:
-            raise ValueError(f"unknown elastic key version {elastic.get('key_version')!r}")
+        # As the writer and the reader do: a missing key_version means the first one.
+        version = elastic.get("key_version", ELASTIC_KEY_VERSION)
+        if version != ELASTIC_KEY_VERSION:
+            raise ValueError(f"unknown elastic key version {version!r}")
         return elastic_scheme(elastic["base_seed"], elastic["epoch"])
     info = metadata.get("distributed_info")
     if info:
