@@ -99,13 +99,37 @@ def compute(
     backend_name: str | None = None,
     workers: int = 1,
     seed_words: int = 1,
+    out: Buffers | None = None,
 ) -> tuple[Values, Hashes]:
     """Parameters (5 x n, in draw order) and hashes of the keys
     ``key_prefix + decimal(id)``. ``seed_words`` is 1 for DPA v0.2's 32-bit seed
-    (the digest's last 8 hex digits) or 8 for the whole 256-bit digest."""
+    (the digest's last 8 hex digits) or 8 for the whole 256-bit digest. With
+    ``out`` the results are written into (and returned as views of) its buffers."""
+    values, hashes = _outputs(len(id_column), out)
     if resolve(backend_name) == "python":
-        return _python(id_values, config, key_prefix, seed_words)
-    return _native(id_values, id_column, config, key_prefix, workers, seed_words)
+        python_values, python_hashes = _python(id_values, config, key_prefix, seed_words)
+        np.copyto(values, python_values.reshape(values.shape))
+        np.copyto(hashes, python_hashes)
+    else:
+        _native(id_values, id_column, config, key_prefix, workers, seed_words, values, hashes)
+    return values, hashes
+
+
+#: Reusable output buffers: a flat float64 array of at least 5 * n values and an
+#: S64 array of at least n hashes.
+Buffers = tuple[npt.NDArray[np.float64], npt.NDArray[np.bytes_]]
+
+
+def _outputs(n: int, out: Buffers | None) -> tuple[Values, Hashes]:
+    if out is None:
+        return np.empty((5, n), dtype=np.float64), np.empty(n, dtype="S64")
+    flat, hashes = out
+    if flat.dtype != np.float64 or hashes.dtype != np.dtype("S64"):
+        raise TypeError("out: expected a float64 and an S64 buffer")
+    if flat.size < 5 * n or hashes.size < n:
+        raise ValueError(f"out: buffers too small for {n} samples")
+    # The first 5 * n values as 5 contiguous rows of n: the layout the kernel fills.
+    return flat[: 5 * n].reshape(5, n), hashes[:n]
 
 
 def one(
@@ -159,10 +183,10 @@ def _native(
     key_prefix: bytes,
     workers: int,
     seed_words: int,
-) -> tuple[Values, Hashes]:
+    values: Values,
+    hashes: Hashes,
+) -> None:
     n = len(id_column)
-    values = np.empty((5, n), dtype=np.float64)
-    hashes = np.empty(n, dtype="S64")
     chain = _kernel.chain(config.augmentation_depth)
     ranges = _kernel.packed_ranges(config)
     if id_column.dtype == np.int64:
@@ -178,7 +202,6 @@ def _native(
             chain.fill_keys(keys, ranges, values, hashes, start, end, seed_words)
 
     _split(fill, n, workers)
-    return values, hashes
 
 
 def _split(fill: Any, n: int, workers: int) -> None:

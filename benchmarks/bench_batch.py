@@ -1,0 +1,443 @@
+"""Throughput of dpa.batch's four strategies against the batch API alone.
+
+One run, one process, measures samples per second over ids ``0 .. N-1`` (default
+10,000,000) of
+
+* ``generate_batch``: ``dpa.generate_batch(range(a, a + B), config)`` over consecutive
+  ranges of ``B`` ids: the batch API with no strategy layer, the baseline;
+* ``sequential``: ``BatchProcessor("sequential", batch_size=B).process_range(0, N)``;
+* ``round_robin``: ``num_lanes=L``, ``batch_size=B // L`` (blocks of about ``B`` ids dealt
+  to ``L`` lanes);
+* ``memory_optimized``: ``max_memory_mb=M`` (batch sizes measured and chosen by it);
+* ``adaptive``: ``target_batch_ms=T`` (sizes chosen from the measured time per batch);
+
+each consumer only counting the samples it gets. All use the same ``workers``.
+
+Before timing, the script checks on a smaller range that every strategy yields every id
+exactly once, with values equal to ``generate_batch``'s to the last bit, and exits with
+status 2 if not. The contenders run interleaved (generate_batch, sequential,
+round_robin, memory_optimized, adaptive, generate_batch, ...) for several repetitions,
+each timed with the garbage collector off as :mod:`timeit` does, so that a noisy machine
+hurts them alike (``--clock cpu`` times this process's CPU time instead of wall time, for
+a machine shared with other work); the best and the median rate of the repetitions are
+reported, and each strategy's rate is divided by generate_batch's measured in the same
+run, best to best (median to median alongside). The strategy layer's overhead is ``1 - that ratio``.
+
+Run it from the repository root::
+
+    .venv/bin/python benchmarks/bench_batch.py
+    .venv/bin/python benchmarks/bench_batch.py --samples 1000000 --repeats 5 --json batch.json
+    .venv/bin/python benchmarks/bench_batch.py --check   # exit 1 if a criterion fails
+
+``--check`` applies the acceptance criterion, on best rates: every strategy's overhead
+against generate_batch alone is at most 10%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import dpa
+from dpa import AugmentationConfig, BatchConfig, BatchMetrics, BatchProcessor, ParamBatch
+
+MAX_OVERHEAD = 0.10
+STRATEGIES = ("sequential", "round_robin", "memory_optimized", "adaptive")
+
+
+class Job:
+    """What one timed run works on: ids ``0 .. n-1`` and the settings of the contenders."""
+
+    def __init__(self, n: int, args: argparse.Namespace, config: AugmentationConfig) -> None:
+        self.n = n
+        self.batch_size = args.batch_size
+        self.lanes = args.lanes
+        self.max_memory_mb = args.max_memory_mb
+        self.target_ms = args.target_ms
+        self.workers = args.workers
+        self.config = config
+        #: The last run's metrics (None for generate_batch).
+        self.metrics: BatchMetrics | None = None
+
+
+def batch_configs(job: Job) -> dict[str, BatchConfig]:
+    return {
+        "sequential": BatchConfig("sequential", batch_size=job.batch_size),
+        "round_robin": BatchConfig(
+            "round_robin", batch_size=max(1, job.batch_size // job.lanes), num_lanes=job.lanes
+        ),
+        "memory_optimized": BatchConfig("memory_optimized", max_memory_mb=job.max_memory_mb),
+        "adaptive": BatchConfig("adaptive", target_batch_ms=job.target_ms),
+    }
+
+
+def run_generate_batch(job: Job) -> int:
+    count = 0
+    for start in range(0, job.n, job.batch_size):
+        ids = range(start, min(start + job.batch_size, job.n))
+        count += len(dpa.generate_batch(ids, job.config, workers=job.workers))
+    job.metrics = None
+    return count
+
+
+def strategy_runner(name: str) -> Callable[[Job], int]:
+    def run(job: Job) -> int:
+        processor = BatchProcessor(name, batch_configs(job)[name])
+        count = 0
+        for batch in processor.process_range(0, job.n, job.config, workers=job.workers):
+            count += len(batch)
+        job.metrics = processor.metrics
+        return count
+
+    run.__name__ = f"run_{name}"
+    return run
+
+
+Runner = Callable[[Job], int]
+
+#: Timing order within one repetition.
+CONTENDERS: tuple[tuple[str, Runner], ...] = (
+    ("generate_batch", run_generate_batch),
+    *((name, strategy_runner(name)) for name in STRATEGIES),
+)
+
+
+#: ``--clock``: wall time, or the CPU time of this process (all its threads), which a
+#: machine shared with other work disturbs less.
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def time_once(runner: Runner, job: Job, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Seconds for one run of ``runner``, garbage collector off (as :mod:`timeit`)."""
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = clock()
+        count = runner(job)
+        elapsed = clock() - t0
+    finally:
+        if was_enabled:
+            gc.enable()
+    if count != job.n:
+        raise RuntimeError(f"{runner.__name__}: {count} samples for {job.n} ids")
+    return elapsed
+
+
+# --------------------------------------------------------------------------- exactness
+
+
+def check_exactness(n: int, job: Job) -> list[str]:
+    """Every strategy on ids 0 .. n-1: each id once, values equal to generate_batch's."""
+    expected = dpa.generate_batch(range(n), job.config)
+    configs = batch_configs(job)
+    problems = []
+    for name in STRATEGIES:
+        # Small batches here, so that every strategy makes many of them.
+        small = {
+            "sequential": {"batch_size": 1000},
+            "round_robin": {"batch_size": 250, "num_lanes": job.lanes},
+            "memory_optimized": {"max_memory_mb": 1},
+            "adaptive": {"target_batch_ms": 1},
+        }[name]
+        for config in (configs[name], BatchConfig(name, **small)):
+            batches = list(
+                BatchProcessor(name, config).process_range(0, n, job.config, workers=job.workers)
+            )
+            if not batches:
+                problems.append(f"{name}: no batches for {n} ids")
+                continue
+            merged = ParamBatch.concat(batches)
+            order = merged.sample_id.argsort(kind="stable")
+            merged = ParamBatch(**{k: v[order] for k, v in merged.columns().items()})
+            if not merged.equals(expected):
+                problems.append(f"{name} ({config}): differs from generate_batch on ids 0..{n - 1}")
+    return problems
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _stats(rates: list[float]) -> dict[str, Any]:
+    return {"best": max(rates), "median": statistics.median(rates), "all": rates}
+
+
+def summarize(
+    times: dict[str, list[float]], n: int, batches: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Rates (samples/s), each strategy's ratio to generate_batch and its overhead."""
+    contenders = {name: _stats([n / t for t in ts]) for name, ts in times.items()}
+    base = contenders["generate_batch"]
+    ratios = {
+        name: {
+            "best": contenders[name]["best"] / base["best"],
+            "median": contenders[name]["median"] / base["median"],
+        }
+        for name in STRATEGIES
+    }
+    return {
+        "contenders": {
+            name: {
+                "samples": n,
+                "best_samples_per_s": s["best"],
+                "median_samples_per_s": s["median"],
+                "samples_per_s": s["all"],
+                "seconds": times[name],
+                **batches.get(name, {}),
+            }
+            for name, s in contenders.items()
+        },
+        "ratios": ratios,
+        "overhead": {
+            name: {"best": 1 - r["best"], "median": 1 - r["median"]} for name, r in ratios.items()
+        },
+    }
+
+
+def batch_figures(metrics: BatchMetrics | None) -> dict[str, Any]:
+    if metrics is None:
+        return {}
+    return {
+        "batches": metrics.total_batches,
+        "avg_batch_size": metrics.avg_batch_size,
+        "max_batch_size": max(metrics.batch_sizes, default=0),
+        "peak_memory_growth_mb": metrics.peak_memory_growth_mb,
+    }
+
+
+def print_table(summary: dict[str, Any], baseline_batches: int) -> None:
+    contenders = summary["contenders"]
+    ratios = summary["ratios"]
+    headers = ("contender", "best/s", "median/s", "best ×base", "overhead", "batches", "avg size")
+    rows = []
+    for name, c in contenders.items():
+        ratio = ratios.get(name, {"best": 1.0})["best"]
+        batches = c.get("batches", baseline_batches)
+        average = c.get("avg_batch_size", c["samples"] / max(1, baseline_batches))
+        rows.append(
+            (
+                name,
+                f"{c['best_samples_per_s']:,.0f}",
+                f"{c['median_samples_per_s']:,.0f}",
+                f"{ratio:.3f}",
+                "-" if name == "generate_batch" else f"{100 * (1 - ratio):+.1f}%",
+                f"{batches:,}",
+                f"{average:,.0f}",
+            )
+        )
+    widths = [max(len(r[i]) for r in (headers, *rows)) for i in range(len(headers))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join((first, *rest))
+
+    print(line(headers))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
+
+
+def acceptance(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "criterion": f"{name} overhead <= {100 * MAX_OVERHEAD:.0f}% of generate_batch",
+            "strategy": name,
+            "threshold": MAX_OVERHEAD,
+            "value": summary["overhead"][name]["best"],
+            "passed": summary["overhead"][name]["best"] <= MAX_OVERHEAD,
+        }
+        for name in STRATEGIES
+    ]
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def usable_cpus() -> int | None:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--samples",
+        type=positive_int,
+        default=10_000_000,
+        metavar="N",
+        help="ids per measurement (default: 10000000)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=65536,
+        metavar="B",
+        help="ids per batch of generate_batch and sequential, per block of round_robin "
+        "(default: 65536)",
+    )
+    parser.add_argument(
+        "--lanes", type=positive_int, default=4, metavar="L", help="round_robin lanes (default: 4)"
+    )
+    parser.add_argument(
+        "--max-memory-mb",
+        type=positive_float,
+        default=64.0,
+        metavar="M",
+        help="memory_optimized's max_memory_mb (default: 64)",
+    )
+    parser.add_argument(
+        "--target-ms",
+        type=positive_float,
+        default=100.0,
+        metavar="T",
+        help="adaptive's target_batch_ms (default: 100)",
+    )
+    parser.add_argument(
+        "--workers", type=positive_int, default=1, metavar="W", help="threads (default: 1)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=3,
+        metavar="R",
+        help="repetitions of each contender, interleaved (default: 3)",
+    )
+    parser.add_argument(
+        "--depth",
+        type=positive_int,
+        default=AugmentationConfig().augmentation_depth,
+        metavar="D",
+        help="augmentation_depth of the config timed (default: the config's default)",
+    )
+    parser.add_argument(
+        "--verify",
+        type=positive_int,
+        default=20_000,
+        metavar="M",
+        help="ids checked for exactness before timing (default: 20000)",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="wall time, or this process's CPU time (less disturbed by other work on a "
+        "shared machine) (default: wall)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if an acceptance criterion fails"
+    )
+    args = parser.parse_args(argv)
+
+    config = AugmentationConfig(augmentation_depth=args.depth)
+    job = Job(args.samples, args, config)
+
+    # Exactness first: a fast wrong answer is no answer.
+    problems = check_exactness(args.verify, job)
+    if problems:
+        print("MISMATCH between the strategies and generate_batch:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    print(
+        f"exactness: every strategy yields ids 0..{args.verify - 1} once each, equal to "
+        "generate_batch bit for bit (with the timed settings and with small batches)"
+    )
+
+    # Warm-up: imports, caches, first allocations; not recorded.
+    warm = Job(min(args.samples, 50_000), args, config)
+    for _name, runner in CONTENDERS:
+        time_once(runner, warm)
+
+    times: dict[str, list[float]] = {name: [] for name, _ in CONTENDERS}
+    batches: dict[str, dict[str, Any]] = {}
+    for _ in range(args.repeats):
+        for name, runner in CONTENDERS:
+            times[name].append(time_once(runner, job, CLOCKS[args.clock]))
+            figures = batch_figures(job.metrics)
+            if figures:
+                batches[name] = figures
+
+    summary = summarize(times, args.samples, batches)
+    usable = usable_cpus()
+    print(
+        f"python {platform.python_version()} ({platform.python_implementation()}), "
+        f"dpa {dpa.__version__}, backend {dpa.backend()}, os.cpu_count() {os.cpu_count()}"
+        + ("" if usable is None else f" ({usable} usable)")
+    )
+    print(
+        f"{args.samples:,} ids, depth {args.depth}, workers {args.workers}, "
+        f"{args.repeats} repeats, {args.clock} clock; batch {args.batch_size:,}, "
+        f"round_robin {args.lanes} lanes of {max(1, args.batch_size // args.lanes):,}, "
+        f"memory_optimized {args.max_memory_mb:g} MB, adaptive {args.target_ms:g} ms"
+    )
+    print()
+    baseline_batches = -(-args.samples // args.batch_size)
+    print_table(summary, baseline_batches)
+
+    results = acceptance(summary)
+    print()
+    print("acceptance (best rates, against generate_batch in this run):")
+    width = max(len(r["criterion"]) for r in results)
+    for r in results:
+        verdict = "PASS" if r["passed"] else "FAIL"
+        print(f"  {verdict}  {r['criterion'].ljust(width)}  ({100 * r['value']:+.1f}%)")
+    passed = all(r["passed"] for r in results)
+
+    if args.json:
+        report = {
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "usable_cpus": usable,
+            "dpa_version": dpa.__version__,
+            "backend": dpa.backend(),
+            "augmentation_depth": args.depth,
+            "samples": args.samples,
+            "batch_size": args.batch_size,
+            "lanes": args.lanes,
+            "max_memory_mb": args.max_memory_mb,
+            "target_batch_ms": args.target_ms,
+            "workers": args.workers,
+            "repeats": args.repeats,
+            "clock": args.clock,
+            "ids_verified": args.verify,
+            **summary,
+            "acceptance": results,
+            "all_passed": passed,
+        }
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=2)
+            fh.write("\n")
+        print(f"wrote {args.json}")
+
+    if args.check and not passed:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
