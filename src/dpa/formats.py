@@ -6,7 +6,10 @@ Formats (chosen from the file name's suffix, or ``format=``):
     ``{"metadata": {...}, "augmentations": [record, ...], "statistics": {...}}``.
     ``metadata`` holds ``version``, ``format_version``, ``config``, ``num_samples``,
     ``generation_time`` (ISO-8601 UTC) and, for rank-aware output,
-    ``distributed_info`` (``rank``, ``world_size``, ``base_seed``).
+    ``distributed_info`` (``rank``, ``world_size``, ``base_seed``). A merged
+    rank-aware file (several ranks in one, see :mod:`dpa.shards`) has
+    ``distributed_info`` ``{"per_record_rank": true, "world_size", "base_seed"}`` and
+    a ``rank`` in every record (a ``rank`` column in Parquet).
 ``jsonl``
     A first line ``{"metadata": {...}}``, one record per line, and a last line
     ``{"end": {"num_samples": N, "statistics": {...}}}`` that marks the file complete.
@@ -102,7 +105,23 @@ def _check_distributed_info(info: Any) -> dict[str, int] | None:
         return None
     if not isinstance(info, dict):
         raise TypeError(f"distributed_info must be a dict, got {type(info).__name__}")
-    out = {}
+    out: dict[str, int] = {}
+    if "per_record_rank" in info:  # several ranks in one file: a rank in each record
+        if info["per_record_rank"] is not True:
+            raise ValueError(
+                f"distributed_info['per_record_rank'] must be true, got {info['per_record_rank']!r}"
+            )
+        if "rank" in info:
+            raise ValueError("distributed_info: give a rank or per_record_rank, not both")
+        out["per_record_rank"] = True
+        for key in ("world_size", "base_seed"):
+            value = info.get(key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"distributed_info[{key!r}] must be an int >= 0, got {value!r}")
+            out[key] = value
+        if out["world_size"] < 1:
+            raise ValueError("distributed_info: world_size must be >= 1")
+        return out
     for key in ("rank", "world_size", "base_seed"):
         value = info.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -111,6 +130,13 @@ def _check_distributed_info(info: Any) -> dict[str, int] | None:
     if out["rank"] >= out["world_size"]:
         raise ValueError(f"distributed_info: rank {out['rank']} >= world_size {out['world_size']}")
     return out
+
+
+def has_per_record_rank(metadata: dict[str, Any]) -> bool:
+    """True when a file's records each carry the rank that drew them (a merged
+    rank-aware file: ``distributed_info.per_record_rank``)."""
+    info = metadata.get("distributed_info")
+    return isinstance(info, dict) and info.get("per_record_rank") is True
 
 
 def _check_elastic_info(info: Any) -> dict[str, Any] | None:
@@ -135,6 +161,9 @@ def _record_lines(batch: ParamBatch) -> list[str]:
     columns = [getattr(batch, name).tolist() for name in PARAM_NAMES]
     hashes = [digest.decode("ascii") for digest in batch.hash.tolist()]
     id_texts = [decimal(int(i)).decode("ascii") for i in ids]
+    if batch.rank is not None:  # '"sample_id": N, "rank": R, ...'
+        ranks = batch.rank.tolist()
+        id_texts = [f'{i}, "rank": {r}' for i, r in zip(id_texts, ranks, strict=True)]
     return [
         f'{{"sample_id": {i}, "rotation": {r!r}, "brightness": {b!r}, "noise": {n!r}, '
         f'"scale": {s!r}, "contrast": {c!r}, "hash": "{h}"}}'
@@ -247,10 +276,12 @@ class _ParquetSink:
 
     def write_empty(self) -> None:
         pa = self.pa
+        rank = [("rank", pa.int64())] if has_per_record_rank(self.metadata) else []
         schema = pa.schema(
             [("sample_id", pa.int64())]
             + [(name, pa.float64()) for name in PARAM_NAMES]
-            + [("hash", pa.string())],
+            + [("hash", pa.string())]
+            + rank,
             metadata={"dpa.metadata": json.dumps(self.metadata)},
         )
         self.writer = self.pq.ParquetWriter(self.path, schema, **PARQUET_OPTIONS)
@@ -281,6 +312,10 @@ def _record_problem(record: Any) -> str | None:
         sid = record["sample_id"]
         if isinstance(sid, bool) or not isinstance(sid, int) or sid < 0:
             return f"'sample_id' is not a non-negative int: {sid!r}"
+    if "rank" in record:
+        rank = record["rank"]
+        if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < 2**63:
+            return f"'rank' is not a non-negative int: {rank!r}"
     return None
 
 
@@ -466,6 +501,12 @@ class AugmentationFile:
         return count if isinstance(count, int) else None
 
     @property
+    def per_record_rank(self) -> bool:
+        """True when each record carries the rank that drew it (a merged
+        rank-aware file); its batches then have a ``rank`` column."""
+        return has_per_record_rank(self.metadata)
+
+    @property
     def config(self) -> AugmentationConfig | None:
         """The config the file was generated with (``None`` when it names none)."""
         raw = self.metadata.get("config")
@@ -489,19 +530,24 @@ class AugmentationFile:
     # JSON / JSONL
     def _text_batches(self, batch_size: int) -> Iterator[ParamBatch]:
         records = self._json_records() if self.format == "json" else self._jsonl_records()
+        ranked = self.per_record_rank
         pending: list[dict[str, Any]] = []
         position = 0
         for record in records:
             problem = _record_problem(record)
             if problem:
                 raise DPAFileError(self.path, f"record {position}: {problem}")
+            if ranked and "rank" not in record:
+                raise DPAFileError(
+                    self.path, f"record {position}: no 'rank' (the metadata says per_record_rank)"
+                )
             pending.append(record)
             position += 1
             if len(pending) >= batch_size:
-                yield ParamBatch.from_dicts(pending, position - len(pending))
+                yield ParamBatch.from_dicts(pending, position - len(pending), rank=ranked)
                 pending = []
         if pending:
-            yield ParamBatch.from_dicts(pending, position - len(pending))
+            yield ParamBatch.from_dicts(pending, position - len(pending), rank=ranked)
         declared = self.num_samples
         if declared is not None and declared != position:
             raise DPAFileError(
@@ -578,9 +624,10 @@ class AugmentationFile:
     # Parquet
     def _parquet_batches(self, batch_size: int) -> Iterator[ParamBatch]:
         position = 0
+        ranked = self.per_record_rank
         try:
             for record_batch in self._parquet.iter_batches(batch_size=batch_size):
-                batch = _arrow_to_batch(self.path, record_batch, position)
+                batch = _arrow_to_batch(self.path, record_batch, position, rank=ranked)
                 position += len(batch)
                 yield batch
         except DPAFileError:
@@ -592,7 +639,9 @@ class AugmentationFile:
             raise DPAFileError(self.path, f"declares {declared} samples but holds {position}")
 
 
-def _arrow_to_batch(path: Path, record_batch: Any, position: int) -> ParamBatch:
+def _arrow_to_batch(
+    path: Path, record_batch: Any, position: int, *, rank: bool = False
+) -> ParamBatch:
     import pyarrow as pa
 
     names = record_batch.schema.names
@@ -616,7 +665,25 @@ def _arrow_to_batch(path: Path, record_batch: Any, position: int) -> ParamBatch:
         ids = _id_column(path, record_batch.column("sample_id"))
     else:
         ids = np.arange(position, position + record_batch.num_rows, dtype=np.int64)
-    return ParamBatch(sample_id=ids, hash=hashes, **columns)
+    ranks = _rank_column(path, record_batch, position) if rank else None
+    return ParamBatch(sample_id=ids, hash=hashes, rank=ranks, **columns)
+
+
+def _rank_column(path: Path, record_batch: Any, position: int) -> np.ndarray:
+    import pyarrow as pa
+
+    if "rank" not in record_batch.schema.names:
+        raise DPAFileError(path, "missing column 'rank' (the metadata says per_record_rank)")
+    column = record_batch.column("rank")
+    if not pa.types.is_integer(column.type):
+        raise DPAFileError(path, f"column 'rank' has type {column.type}, expected an integer")
+    if column.null_count:
+        raise DPAFileError(path, "column 'rank' has missing values")
+    ranks: np.ndarray = column.to_numpy()
+    if len(ranks) and (ranks.min() < 0 or ranks.max() >= 2**63):
+        bad = int(np.flatnonzero((ranks < 0) | (ranks >= 2**63))[0])
+        raise DPAFileError(path, f"record {position + bad}: 'rank' is not a non-negative int")
+    return ranks.astype(np.int64)
 
 
 #: Which bytes may stand in a hash: lower-case hex digits.
@@ -721,7 +788,7 @@ def _read_parquet_file(path: Path) -> AugmentationFile:
         metadata["num_samples"] = summary["num_samples"]
     metadata = _check_metadata(path, metadata)
     names = parquet.schema_arrow.names
-    for name in (*PARAM_NAMES, "hash"):
+    for name in (*PARAM_NAMES, "hash", *(["rank"] if has_per_record_rank(metadata) else [])):
         if name not in names:
             raise DPAFileError(path, f"missing column {name!r}")
     if (

@@ -50,7 +50,9 @@ class ParamBatch:
 
     ``sample_id`` is ``int64`` (``object`` holding Python ints when an id is 2**63 or
     more); the five parameters are ``float64``; ``hash`` holds each chain's final
-    digest as 64 ASCII hex bytes (dtype ``S64``).
+    digest as 64 ASCII hex bytes (dtype ``S64``). ``rank`` (``int64``) is the rank
+    that drew each sample, present only in batches that carry one per record (a
+    merged rank-aware file's, see :mod:`dpa.shards`); ``None`` otherwise.
 
     Example:
         >>> batch = generate_batch(range(3))
@@ -65,6 +67,7 @@ class ParamBatch:
     scale: FloatArray
     contrast: FloatArray
     hash: npt.NDArray[np.bytes_]
+    rank: npt.NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return len(self.sample_id)
@@ -76,15 +79,48 @@ class ParamBatch:
         record: dict[str, Any] = {name: float(getattr(self, name)[index]) for name in PARAM_NAMES}
         record["hash"] = self.hash[index].decode("ascii")
         record["sample_id"] = int(self.sample_id[index])
+        if self.rank is not None:
+            record["rank"] = int(self.rank[index])
         return record
 
     def columns(self) -> dict[str, npt.NDArray[Any]]:
-        """The columns by name: ``sample_id``, the five parameters, ``hash``."""
-        return {
+        """The columns by name: ``sample_id``, the five parameters, ``hash`` (and
+        ``rank`` when the batch has one)."""
+        columns = {
             "sample_id": self.sample_id,
             **{name: getattr(self, name) for name in PARAM_NAMES},
             "hash": self.hash,
         }
+        if self.rank is not None:
+            columns["rank"] = self.rank
+        return columns
+
+    def with_rank(self, rank: int | npt.NDArray[np.integer[Any]] | None) -> ParamBatch:
+        """The same batch with a ``rank`` column: one rank for every record, an
+        array of one per record, or ``None`` for none.
+
+        Example:
+            >>> generate_batch(range(2)).with_rank(3).to_dicts()[1]["rank"]
+            3
+        """
+        if rank is None:
+            column = None
+        elif isinstance(rank, int | np.integer):
+            column = np.full(len(self), int(rank), dtype=np.int64)
+        else:
+            column = np.asarray(rank, dtype=np.int64)
+            if column.shape != (len(self),):
+                raise ValueError(f"rank must hold {len(self)} values, got shape {column.shape}")
+        return ParamBatch(
+            self.sample_id,
+            self.rotation,
+            self.brightness,
+            self.noise,
+            self.scale,
+            self.contrast,
+            self.hash,
+            column,
+        )
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """One dict per sample, as the streams yield them (``sample_id`` included).
@@ -96,7 +132,7 @@ class ParamBatch:
         values = [getattr(self, name).tolist() for name in PARAM_NAMES]
         hashes = [digest.decode("ascii") for digest in self.hash.tolist()]
         ids = [int(i) for i in self.sample_id.tolist()]
-        return [
+        records = [
             {
                 "rotation": r,
                 "brightness": b,
@@ -108,6 +144,10 @@ class ParamBatch:
             }
             for r, b, n, s, c, h, i in zip(*values, hashes, ids, strict=True)
         ]
+        if self.rank is not None:
+            for record, rank in zip(records, self.rank.tolist(), strict=True):
+                record["rank"] = rank
+        return records
 
     def to_arrow(self) -> Any:
         """A ``pyarrow.Table`` with the same columns (needs ``pyarrow``).
@@ -119,19 +159,22 @@ class ParamBatch:
             import pyarrow as pa
         except ImportError as exc:  # pragma: no cover - exercised without pyarrow only
             raise ImportError("to_arrow() needs pyarrow: pip install 'dpa[parquet]'") from exc
-        return pa.table(
-            {
-                "sample_id": _arrow_ids(self.sample_id),
-                **{name: pa.array(getattr(self, name), pa.float64()) for name in PARAM_NAMES},
-                "hash": _arrow_hashes(self.hash),
-            }
-        )
+        columns = {
+            "sample_id": _arrow_ids(self.sample_id),
+            **{name: pa.array(getattr(self, name), pa.float64()) for name in PARAM_NAMES},
+            "hash": _arrow_hashes(self.hash),
+        }
+        if self.rank is not None:
+            columns["rank"] = pa.array(self.rank, pa.int64())
+        return pa.table(columns)
 
     def equals(self, other: ParamBatch) -> bool:
         """True when both batches hold the same ids and bit-identical values."""
         if not isinstance(other, ParamBatch) or len(self) != len(other):
             return False
         ours, theirs = self.columns(), other.columns()
+        if ours.keys() != theirs.keys():
+            return False
         return all(
             np.array_equal(ours[name].view(np.uint64), theirs[name].view(np.uint64))
             if name in PARAM_NAMES
@@ -140,16 +183,20 @@ class ParamBatch:
         )
 
     @classmethod
-    def from_dicts(cls, records: Sequence[dict[str, Any]], start_id: int = 0) -> ParamBatch:
+    def from_dicts(
+        cls, records: Sequence[dict[str, Any]], start_id: int = 0, *, rank: bool = False
+    ) -> ParamBatch:
         """Build a batch from parameter dicts; a record without ``sample_id`` gets
-        ``start_id`` plus its position."""
+        ``start_id`` plus its position. With ``rank=True`` every record's ``rank``
+        makes the batch's ``rank`` column (otherwise a ``rank`` key is ignored)."""
         ids = [record.get("sample_id", start_id + i) for i, record in enumerate(records)]
         columns = {
             name: np.array([record[name] for record in records], dtype=np.float64)
             for name in PARAM_NAMES
         }
         hashes = np.array([record["hash"].encode("ascii") for record in records], dtype="S64")
-        return cls(sample_id=_id_array(ids), hash=hashes, **columns)
+        ranks = np.array([record["rank"] for record in records], dtype=np.int64) if rank else None
+        return cls(sample_id=_id_array(ids), hash=hashes, rank=ranks, **columns)
 
     @classmethod
     def concat(cls, batches: Sequence[ParamBatch]) -> ParamBatch:
@@ -157,6 +204,8 @@ class ParamBatch:
         if not batches:
             return generate_batch([])
         names = batches[0].columns()
+        if any(b.columns().keys() != names.keys() for b in batches):
+            raise ValueError("cannot join batches with and without a rank column")
         merged = {name: np.concatenate([b.columns()[name] for b in batches]) for name in names}
         if merged["sample_id"].dtype == object:
             merged["sample_id"] = _id_array(merged["sample_id"].tolist())
@@ -301,9 +350,10 @@ def _generate(
     backend: str | None = None,
     workers: int = 1,
     seed_words: int = 1,
+    out: _backend.Buffers | None = None,
 ) -> ParamBatch:
     values, digests = _backend.compute(
-        id_values, id_column, config, key_prefix, backend, workers, seed_words
+        id_values, id_column, config, key_prefix, backend, workers, seed_words, out
     )
     columns = dict(zip(PARAM_NAMES, values, strict=True))
     return ParamBatch(sample_id=id_column, hash=digests, **columns)

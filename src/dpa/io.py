@@ -37,9 +37,11 @@ from .formats import (
     _record_problem,
     _TextSink,
     detect_format,
+    has_per_record_rank,
     read_augmentation_file,
 )
 from .generate import ParamBatch, iter_batches, regroup
+from .keys import scheme_of
 from .stats import RunningStatistics
 
 __all__ = [
@@ -76,7 +78,7 @@ def _fsync_dir(folder: Path) -> None:
 
 _PARTIAL_SUFFIX = ".dpa-partial"
 #: Metadata fields that must match for a partial output to be continued.
-_RESUME_KEYS = ("format", "config", "distributed_info", "elastic_info", "start_id")
+_RESUME_KEYS = ("format", "config", "distributed_info", "elastic_info", "start_id", "shard")
 
 
 def partial_path(path: PathLike) -> Path:
@@ -148,6 +150,8 @@ class AugmentationWriter:
             self.metadata["elastic_info"] = elastic
         if extra_metadata:
             self.metadata.update(extra_metadata)
+        #: Each record carries its rank (a merged rank-aware file).
+        self.per_record_rank = has_per_record_rank(self.metadata)
         self.count = 0
         #: Records found in a continued partial output (0 for a fresh start).
         self.resumed_count = 0
@@ -258,13 +262,27 @@ class AugmentationWriter:
         if self._closed:
             raise ValueError(f"{self.path}: writer is closed")
         if not isinstance(batch, ParamBatch):
-            batch = _records_to_batch(batch, self.count)
+            batch = _records_to_batch(batch, self.count, rank=self.per_record_rank)
+        if self.per_record_rank:
+            self._check_ranks(batch)
+        elif batch.rank is not None:
+            batch = batch.with_rank(None)  # a rank column only where the metadata says so
         self._sink.write(batch)
         if self._handle is not None and self.resumable:
             self._handle.flush()  # what a kill leaves behind is then whole lines
         if self.include_stats:
             self.statistics.update_batch(batch)
         self.count += len(batch)
+
+    def _check_ranks(self, batch: ParamBatch) -> None:
+        if batch.rank is None:
+            raise ValueError(
+                f"{self.path}: this file keeps a rank per record (per_record_rank); "
+                "write batches with a rank column or dicts with 'rank'"
+            )
+        world_size = self.metadata["distributed_info"]["world_size"]
+        if len(batch) and not (batch.rank.min() >= 0 and batch.rank.max() < world_size):
+            raise ValueError(f"{self.path}: a record's rank is not in 0 .. {world_size - 1}")
 
     def close(self) -> None:
         """Finish the file and rename it into place."""
@@ -440,11 +458,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(scratch, path)
 
 
-def _records_to_batch(records: Any, start_position: int) -> ParamBatch:
+def _records_to_batch(records: Any, start_position: int, *, rank: bool = False) -> ParamBatch:
     if isinstance(records, dict) or not isinstance(records, Sequence):
         raise TypeError(f"expected a ParamBatch or a list of parameter dicts, got {records!r:.80}")
     try:
-        return ParamBatch.from_dicts(_checked_records(records), start_position)
+        return ParamBatch.from_dicts(_checked_records(records), start_position, rank=rank)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"not a list of parameter dicts: {exc}") from None
 
@@ -569,6 +587,9 @@ def write_range(
     resumable: bool = False,
     resume: bool = False,
     workers: int = 1,
+    distributed_info: dict[str, int] | None = None,
+    elastic_info: dict[str, int] | None = None,
+    extra_metadata: dict[str, Any] | None = None,
 ) -> AugmentationWriter:
     """Generate ids ``start_id .. end_id-1`` straight into a file (columnar, atomic).
 
@@ -577,13 +598,21 @@ def write_range(
     number of records done after each batch (first with those resumed); ``workers``
     threads share each batch (native backend). Returns
     the closed writer (``count``, ``resumed_count``, ``statistics``).
+
+    The key scheme follows the metadata, as :func:`dpa.verify_augmentation_file`
+    reads it back: ``distributed_info`` (``rank``, ``world_size``, ``base_seed``)
+    for DPA v0.2's rank-aware keys, ``elastic_info`` (``base_seed``, ``epoch``)
+    for the elastic mode, neither for plain ids. ``extra_metadata`` goes into the
+    file's metadata as well.
     """
     writer = AugmentationWriter(
         path,
         config,
         format=format,
         include_stats=include_stats,
-        extra_metadata={"start_id": start_id},
+        distributed_info=distributed_info,
+        elastic_info=elastic_info,
+        extra_metadata={**(extra_metadata or {}), "start_id": start_id},
         resumable=resumable,
         resume=resume,
     )
@@ -596,7 +625,18 @@ def write_range(
             )
         if progress is not None and writer.resumed_count:
             progress(writer.resumed_count)
-        batches = iter_batches(first, end_id, writer.config, batch_size, workers=workers)
+        if writer.per_record_rank:
+            raise ValueError("write_range writes one rank's samples: give that rank")
+        key_prefix, seed_words = scheme_of(writer.metadata)
+        batches = iter_batches(
+            first,
+            end_id,
+            writer.config,
+            batch_size,
+            workers=workers,
+            key_prefix=key_prefix,
+            seed_words=seed_words,
+        )
         for batch in batches:
             writer.write(batch)
             if progress is not None:

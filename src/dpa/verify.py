@@ -11,7 +11,7 @@ import numpy as np
 from .config import PARAM_NAMES
 from .formats import DPAFileError, PathLike, read_augmentation_file
 from .generate import ParamBatch, _generate
-from .keys import scheme_of
+from .keys import rank_scheme, scheme_of
 from .stats import RunningStatistics
 
 __all__ = ["Mismatch", "VerifyReport", "verify_augmentation_file"]
@@ -52,6 +52,7 @@ def verify_augmentation_file(
     batch_size: int = 65536,
     progress: Any = None,
     workers: int = 1,
+    expected_ids: range | None = None,
 ) -> VerifyReport:
     """Recompute every record of a file from its own metadata and compare.
 
@@ -59,7 +60,12 @@ def verify_augmentation_file(
     ``max_mismatches`` mismatches and counts them all; a stored statistics block
     that disagrees with the records is a problem too. ``progress(n)`` is called
     with the number of records checked after each batch; ``workers`` threads share
-    the recomputation (native backend).
+    the recomputation (native backend). With ``expected_ids``, the file must hold
+    exactly those sample ids, in that order (a problem names the first that differs).
+
+    The keys come from the metadata: plain ids, rank-aware (``distributed_info``),
+    elastic (``elastic_info``), or, in a merged rank-aware file
+    (``distributed_info.per_record_rank``), each record's own ``rank``.
 
     Raises :class:`DPAFileError` when the file cannot be read at all.
     """
@@ -68,23 +74,100 @@ def verify_augmentation_file(
     config = file.config
     if config is None:
         raise DPAFileError(file.path, "no config in the metadata: cannot recompute the values")
-    prefix, seed_words = scheme_of(file.metadata)
+    per_record = file.per_record_rank
+    if per_record:
+        info = file.metadata["distributed_info"]
+        base_seed, world_size = info["base_seed"], info["world_size"]
+        prefix, seed_words = b"", 1
+    else:
+        prefix, seed_words = scheme_of(file.metadata)
+    ids_problem = _IdsCheck(expected_ids)
+    rank_problem = ""
     running = RunningStatistics()
     position = 0
     for stored in file.iter_batches(batch_size):
         ids = stored.sample_id
-        expected = _generate(ids, ids, config, prefix, workers=workers, seed_words=seed_words)
+        ids_problem.check(report, ids, position)
+        if per_record:
+            assert stored.rank is not None
+            outside = np.flatnonzero(stored.rank >= world_size)
+            if len(outside) and not rank_problem:
+                row = int(outside[0])
+                rank_problem = (
+                    f"record {position + row}: rank {int(stored.rank[row])} is not below "
+                    f"the world size {world_size}"
+                )
+                report.problems.append(rank_problem)
+            expected = _generate_per_rank(stored, config, base_seed, workers)
+        else:
+            expected = _generate(ids, ids, config, prefix, workers=workers, seed_words=seed_words)
         _compare(report, stored, expected, position, max_mismatches)
         running.update_batch(stored)
         position += len(stored)
         report.checked = position
         if progress is not None:
             progress(len(stored))
+    ids_problem.finish(report, position)
     if file.statistics is not None and running.count:
         problem = _statistics_problem(file.statistics, running.result())
         if problem:
             report.problems.append(problem)
     return report
+
+
+class _IdsCheck:
+    """Checks that the stored ids are exactly ``expected`` (when given), in order."""
+
+    def __init__(self, expected: range | None) -> None:
+        self.expected = expected
+        self.failed = False
+
+    def check(self, report: VerifyReport, ids: Any, position: int) -> None:
+        if self.expected is None or self.failed:
+            return
+        want = self.expected[position : position + len(ids)]
+        n = min(len(want), len(ids))
+        first: int | None = None
+        if n and ids.dtype != object and max(want[0], want[n - 1]) < 2**63:
+            wanted = np.arange(want.start, want.start + n * want.step, want.step, dtype=np.int64)
+            bad = np.flatnonzero(ids[:n] != wanted)
+            first = int(bad[0]) if len(bad) else None
+        elif n:
+            first = next((i for i in range(n) if int(ids[i]) != want[i]), None)
+        if first is not None:
+            self._fail(
+                report,
+                f"record {position + first} is sample {int(ids[first])}, "
+                f"expected sample {want[first]}",
+            )
+        elif len(ids) > len(want):
+            self._fail(report, f"holds more than the {len(self.expected)} samples expected")
+
+    def finish(self, report: VerifyReport, count: int) -> None:
+        if self.expected is not None and not self.failed and count < len(self.expected):
+            self._fail(report, f"holds {count} samples, expected {len(self.expected)}")
+
+    def _fail(self, report: VerifyReport, problem: str) -> None:
+        self.failed = True
+        report.problems.append(problem)
+
+
+def _generate_per_rank(stored: ParamBatch, config: Any, base_seed: int, workers: int) -> ParamBatch:
+    """The expected values of a batch whose records each name their rank: each
+    rank's records recomputed with that rank's key."""
+    assert stored.rank is not None
+    ranks = stored.rank
+    columns = {name: np.empty(len(stored), dtype=np.float64) for name in PARAM_NAMES}
+    hashes = np.empty(len(stored), dtype="S64")
+    for rank in np.unique(ranks).tolist():
+        rows = np.flatnonzero(ranks == rank)
+        ids = stored.sample_id[rows]
+        prefix, seed_words = rank_scheme(base_seed, rank)
+        part = _generate(ids, ids, config, prefix, workers=workers, seed_words=seed_words)
+        for name in PARAM_NAMES:
+            columns[name][rows] = getattr(part, name)
+        hashes[rows] = part.hash
+    return ParamBatch(sample_id=stored.sample_id, hash=hashes, rank=ranks, **columns)
 
 
 def _compare(
