@@ -8,7 +8,7 @@ import sys
 
 import dpa
 
-HEAVY = ("torch", "tensorflow", "pyarrow")
+HEAVY = ("torch", "tensorflow", "pyarrow", "PIL")
 
 
 def test_import_does_not_pull_in_optional_frameworks() -> None:

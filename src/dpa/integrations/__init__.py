@@ -1,0 +1,43 @@
+"""Apply the parameters to images, inside PyTorch and TensorFlow pipelines.
+
+The submodules are imported on demand and each needs its framework; importing
+this package imports none of them:
+
+- :mod:`dpa.integrations.torch` (``pip install 'dpa[torch]'``): ``apply_params``,
+  ``DPATransform``, ``DPADataset``, ``DPASampler``.
+- :mod:`dpa.integrations.tf` (``pip install 'dpa[tf]'``): ``params_dataset``,
+  ``apply_params_tf``.
+- :mod:`dpa.integrations.numpy` (numpy only): ``apply_params`` on arrays, the
+  readable reference of the operations; ``dpa preview`` uses it.
+- :mod:`dpa.integrations.noise`: the noise generator's definition.
+
+**What the parameters do.** Images are float, values in ``[0, 1]``, channels first
+(``[C, H, W]``; TensorFlow's ``apply_params_tf`` takes channels last by default).
+In this order:
+
+1. *Geometry*: ``rotation`` (degrees, counter-clockwise as displayed, row 0 at the
+   top) and ``scale`` (``> 1`` enlarges the content: zoom in) about the image centre,
+   as one affine warp in pixel units (so a non-square image is not sheared):
+   output pixel ``p`` (from the centre) takes the input at ``R(-rotation) p / scale``.
+   Sampling is bilinear with zero fill outside the image:
+   ``grid_sample(mode="bilinear", padding_mode="zeros", align_corners=False)`` on
+   the grid ``affine_grid(theta, align_corners=False)`` builds for that matrix
+   (computed elementwise, ``theta @ (x, y)`` at the pixel centres
+   ``(2 i + 1) / size - 1``, so that it is the same on every device and thread
+   count). An image with ``rotation == 0`` and ``scale == 1`` is not resampled.
+2. *Brightness*: ``x * brightness``, clamped to ``[0, 1]``.
+3. *Contrast*: ``contrast * x + (1 - contrast) * m``, clamped to ``[0, 1]``, where
+   ``m`` is the mean of the image's grayscale (``0.2989 R + 0.587 G + 0.114 B`` for 3
+   channels, the channel itself for 1, the channel mean otherwise) -- torchvision's
+   ``adjust_contrast``. The mean is summed exactly (each gray value floored to a
+   multiple of ``2**-32``, summed as integers), so it is the same whatever the
+   thread count or framework.
+4. *Noise*: ``x + noise * z``, clamped to ``[0, 1]``, with ``z`` the sample's
+   standard normal noise from :mod:`dpa.integrations.noise`, keyed by its ``hash``.
+
+``brightness = contrast = scale = 1``, ``rotation = noise = 0`` is the identity,
+bit for bit. A parameter missing from a params dict takes that neutral value; a
+``hash`` is only needed where ``noise`` is not 0.
+"""
+
+__all__: list[str] = []

@@ -1,0 +1,501 @@
+"""PyTorch: apply the parameters to image tensors, in a Dataset, with a Sampler.
+
+Needs ``pip install 'dpa[torch]'``. A sample's augmentation is a function of its
+id (its index in the base dataset) and the mode's key -- never of a worker's seed,
+the batch it lands in or the process that loads it -- so a DataLoader gives the
+same tensors with any ``num_workers``, any batch size, any world size (elastic
+mode) and after a mid-epoch resume.
+
+Modes (see :mod:`dpa.keys`): ``"elastic"`` (the default: ``(base_seed, epoch,
+sample_id)``, new each epoch after :meth:`DPADataset.set_epoch`), ``"rank_aware"``
+(DPA v0.2's ``(base_seed, rank, sample_id)``; the rank from
+:func:`dpa.detect_distributed_context` unless given; the epoch plays no part) and
+``"plain"`` (DPA v0.2's single-process ``sample_id``, what ``dpa show`` prints).
+
+Example::
+
+    from torch.utils.data import DataLoader
+    from dpa.integrations.torch import DPADataset, DPASampler
+
+    data = DPADataset(base, dpa.get_preset("mild"), mode="elastic", base_seed=0)
+    sampler = DPASampler(data, shuffle=True)          # this rank's share
+    loader = DataLoader(data, batch_size=64, sampler=sampler, num_workers=4)
+    for epoch in range(epochs):
+        data.set_epoch(epoch)
+        sampler.set_epoch(epoch)
+        for images, targets, params in loader:
+            ...
+
+With ``apply=False`` the dataset returns the untouched sample and its params, and
+``apply_params(images.cuda(), params)`` augments the collated batch on the GPU.
+Use ``persistent_workers=False`` (the default) with ``set_epoch``: persistent
+workers keep the dataset copy of the epoch they started in.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterator, Sequence, Sized
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset, Sampler
+
+from ..config import AugmentationConfig, check_int
+from ..distributed import (
+    DistributedRangeSplitter,
+    detect_distributed_context,
+    gen_distributed_augmentation_params,
+    gen_elastic_augmentation_params,
+    generate_distributed_batch,
+    generate_elastic_batch,
+)
+from ..generate import ParamBatch, _check_config, gen_augmentation_params, generate_batch
+from ._params import normalize, theta_matrices
+from .noise import MAX_ELEMENTS, MIX_MULTIPLIERS, box_muller_tables
+from .numpy import GRAY_WEIGHTS
+
+__all__ = ["MODES", "DPADataset", "DPASampler", "DPATransform", "apply_params"]
+
+#: The key modes a transform or dataset can use.
+MODES = ("elastic", "rank_aware", "plain")
+_MASK = 0xFFFFFFFF
+
+
+# --------------------------------------------------------------------------- apply
+
+
+def apply_params(images: torch.Tensor, params: Any) -> torch.Tensor:
+    """``images`` augmented by ``params``, on the images' device.
+
+    ``images``: ``[C, H, W]`` or ``[B, C, H, W]`` float tensor, values in ``[0, 1]``,
+    on any device. ``params``: a params dict (numbers, or one value per image:
+    lists, arrays or tensors, as a DataLoader collates them), a list of dicts, or a
+    :class:`dpa.ParamBatch`. Rotation (degrees, counter-clockwise) and scale (``> 1``
+    zooms in) are one bilinear warp with zero fill (``grid_sample``); brightness
+    multiplies; contrast blends with the grayscale mean; noise adds the sample's
+    Gaussian noise (:mod:`dpa.integrations.noise`, keyed by ``params["hash"]``, the
+    same on CPU and GPU). The result is clamped to ``[0, 1]``; see
+    :mod:`dpa.integrations` for the exact definition.
+
+    Example:
+        >>> image = torch.rand(3, 8, 8)
+        >>> torch.equal(apply_params(image, {"rotation": 0.0, "brightness": 1.0}), image)
+        True
+    """
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
+    if not images.is_floating_point():
+        raise TypeError(f"images must be a float tensor in [0, 1], got {images.dtype}")
+    if images.dim() not in (3, 4):
+        raise ValueError(f"images must be [C, H, W] or [B, C, H, W], got {tuple(images.shape)}")
+    single = images.dim() == 3
+    x = images.unsqueeze(0) if single else images
+    work = torch.float64 if x.dtype == torch.float64 else torch.float32
+    x = x.to(work)
+    batch, channels, height, width = x.shape
+    if channels * height * width > MAX_ELEMENTS:
+        raise ValueError(f"images of more than 2**31 elements are not supported: {x.shape}")
+    p = normalize(params, batch)
+    device = x.device
+    # every per-image number in one transfer: brightness, contrast, 1 - contrast, noise
+    numbers = np.stack([p.brightness, p.contrast, 1.0 - p.contrast, p.noise], axis=1)
+    brightness, contrast, rest, noise = (
+        torch.from_numpy(numbers).to(device, work).T[:, :, None, None, None]
+    )
+
+    warp = ~((p.rotation == 0) & (p.scale == 1))
+    if warp.any():
+        theta = torch.from_numpy(theta_matrices(p.rotation, p.scale, height, width))
+        grid = sampling_grid(theta.to(device, work), height, width)
+        warped = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        if warp.all():
+            x = warped
+        else:
+            keep = torch.from_numpy(~warp).to(device)[:, None, None, None]
+            x = torch.where(keep, x, warped)
+
+    x = torch.clamp(x * brightness, 0, 1)
+
+    mean = grayscale_mean(x).to(work)[:, None, None, None]
+    x = (contrast * x).add_(rest * mean).clamp_(0, 1)
+
+    if p.keys is not None:
+        keys = torch.from_numpy(p.keys).to(device)
+        z = gaussian_noise(keys, (channels, height, width)).to(work)
+        x = x.add_(noise * z).clamp_(0, 1)
+    out: torch.Tensor = x.to(images.dtype)
+    return out[0] if single else out
+
+
+@functools.lru_cache(maxsize=32)
+def _centres(size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    centres = torch.arange(size, dtype=torch.float64, device=device)
+    return ((2.0 * centres + 1.0) / size - 1.0).to(dtype)
+
+
+def _counter(count: int, device: torch.device) -> torch.Tensor:
+    """``0 .. count-1`` (int64), kept for the image sizes in use (up to 32 MiB each)."""
+    if count > 1 << 22:
+        return torch.arange(count, dtype=torch.int64, device=device)
+    return _small_counter(count, device)
+
+
+@functools.lru_cache(maxsize=8)
+def _small_counter(count: int, device: torch.device) -> torch.Tensor:
+    return torch.arange(count, dtype=torch.int64, device=device)
+
+
+def base_grid(size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Pixel centres in normalized coordinates, ``(2 i + 1) / size - 1`` (float64,
+    then rounded to ``dtype``)."""
+    return _centres(size, dtype, torch.device(device))
+
+
+def sampling_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """The ``[B, H, W, 2]`` grid of ``affine_grid(theta, align_corners=False)`` for
+    ``theta`` of shape ``[B, 2, 2]`` (no translation), computed elementwise so that
+    each value is the same whatever the device, thread count or framework."""
+    xs = base_grid(width, theta.dtype, theta.device)[None, None, :]
+    ys = base_grid(height, theta.dtype, theta.device)[None, :, None]
+    t = theta[:, :, :, None, None]
+    gx = t[:, 0, 0] * xs + t[:, 0, 1] * ys
+    gy = t[:, 1, 0] * xs + t[:, 1, 1] * ys
+    return torch.stack([gx, gy], dim=-1)
+
+
+def grayscale_mean(x: torch.Tensor) -> torch.Tensor:
+    """Each image's grayscale mean (float64, shape ``[B]``), summed exactly: each
+    gray value floored to a multiple of ``2**-32`` and summed as an integer."""
+    channels, height, width = x.shape[1:]
+    if channels == 3:
+        w0, w1, w2 = (torch.tensor(w, dtype=x.dtype, device=x.device) for w in GRAY_WEIGHTS)
+        gray = w0 * x[:, 0] + w1 * x[:, 1] + w2 * x[:, 2]
+    elif channels == 1:
+        gray = x[:, 0]
+    else:
+        gray = x.sum(dim=1) / torch.tensor(float(channels), dtype=x.dtype, device=x.device)
+    fixed = torch.floor(gray * torch.tensor(2.0**32, dtype=x.dtype, device=x.device))
+    total = fixed.to(torch.int64).sum(dim=(1, 2))
+    return total.to(torch.float64) / (height * width * 2.0**32)
+
+
+def _signed(multiplier: int) -> int:
+    """``multiplier`` or ``multiplier - 2**32``, whichever is below ``2**31`` in size:
+    the same product modulo ``2**32``, and never an int64 overflow."""
+    return multiplier - 2**32 if multiplier >= 2**31 else multiplier
+
+
+_M1, _M2 = (_signed(m) for m in MIX_MULTIPLIERS)
+
+
+def mix32_(x: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
+    """``lowbias32``, in place, of an int64 tensor holding 32-bit words
+    (``scratch``: a tensor of the same shape and dtype to work in)."""
+    x.bitwise_xor_(torch.bitwise_right_shift(x, 16, out=scratch))
+    x.mul_(_M1).bitwise_and_(_MASK)
+    x.bitwise_xor_(torch.bitwise_right_shift(x, 15, out=scratch))
+    x.mul_(_M2).bitwise_and_(_MASK)
+    return x.bitwise_xor_(torch.bitwise_right_shift(x, 16, out=scratch))
+
+
+def noise_words(keys: torch.Tensor, count: int) -> torch.Tensor:
+    """``word(j)`` for ``j < count``, per key row ``[k0, k1]``: int64, ``[B, count]``."""
+    x = _counter(count, keys.device)[None, :] ^ keys[:, :1]
+    scratch = torch.empty_like(x)
+    mix32_(x, scratch).bitwise_xor_(keys[:, 1:])
+    return mix32_(x, scratch)
+
+
+def gaussian_noise(keys: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+    """Standard normal noise ``[B, C, H, W]`` (float32) for the key rows ``keys``."""
+    count = shape[0] * shape[1] * shape[2]
+    pairs = (count + 1) // 2
+    radius, cos, sin = _tables(keys.device)
+    words = noise_words(keys, pairs).view(-1)
+    r = radius.index_select(0, words >> 16)
+    b = words.bitwise_and_(0xFFFF)
+    # float32(RAD[a] * COS[b]), float32(RAD[a] * SIN[b]): the products in float64, each
+    # rounded once to float32 as it is written, interleaved (z[2j], z[2j + 1])
+    z = torch.empty(len(keys), pairs, 2, dtype=torch.float32, device=keys.device)
+    torch.mul(
+        r.view(len(keys), pairs), cos.index_select(0, b).view(len(keys), pairs), out=z[..., 0]
+    )
+    torch.mul(
+        r.view(len(keys), pairs), sin.index_select(0, b).view(len(keys), pairs), out=z[..., 1]
+    )
+    return z.view(len(keys), 2 * pairs)[:, :count].reshape(len(keys), *shape)
+
+
+@functools.lru_cache(maxsize=4)
+def _tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`dpa.integrations.noise.box_muller_tables` on ``device``."""
+    radius, cos, sin = (torch.from_numpy(t.copy()).to(device) for t in box_muller_tables())
+    return radius, cos, sin
+
+
+# --------------------------------------------------------------------------- transform
+
+
+def _check_mode(mode: Any) -> str:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    return str(mode)
+
+
+class DPATransform:
+    """The augmentation of a sample from its id: ``transform(image, sample_id)``.
+
+    ``mode``: ``"elastic"`` (default), ``"rank_aware"`` or ``"plain"`` (see the module
+    docstring). ``rank``/``world_size`` (rank-aware mode) default to
+    :func:`dpa.detect_distributed_context`'s, read when the transform is made.
+    Also callable on a batch: ``transform(images [B, C, H, W], sample_ids)``.
+
+    Example:
+        >>> t = DPATransform(mode="elastic", epoch=1)
+        >>> t(torch.zeros(3, 4, 4), 7).shape
+        torch.Size([3, 4, 4])
+        >>> t.params(7)["hash"] == DPATransform(mode="elastic", epoch=1).params(7)["hash"]
+        True
+    """
+
+    def __init__(
+        self,
+        config: AugmentationConfig | None = None,
+        mode: str = "elastic",
+        epoch: int = 0,
+        *,
+        base_seed: int = 0,
+        rank: int | None = None,
+        world_size: int | None = None,
+    ) -> None:
+        self.config = _check_config(config)
+        self.mode = _check_mode(mode)
+        self.epoch = check_int(epoch, "epoch", 0)
+        self.base_seed = check_int(base_seed, "base_seed", 0)
+        if self.mode == "rank_aware" and rank is None:
+            context = detect_distributed_context()
+            rank = context.rank
+            world_size = context.world_size if world_size is None else world_size
+        self.rank = check_int(rank if rank is not None else 0, "rank", 0)
+        self.world_size = check_int(
+            world_size if world_size is not None else self.rank + 1, "world_size", 1
+        )
+        if self.rank >= self.world_size:
+            raise ValueError(f"rank must be < world_size, got {self.rank}, {self.world_size}")
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the draw of ``epoch`` from now on (elastic mode; no effect otherwise)."""
+        self.epoch = check_int(epoch, "epoch", 0)
+
+    def params(self, sample_id: int) -> dict[str, Any]:
+        """The parameters of ``sample_id`` as a dict (with ``hash`` and ``sample_id``)."""
+        sample_id = int(sample_id)
+        if self.mode == "elastic":
+            params = gen_elastic_augmentation_params(
+                sample_id, self.config, self.base_seed, self.epoch
+            )
+        elif self.mode == "rank_aware":
+            params = gen_distributed_augmentation_params(
+                sample_id, self.rank, self.config, self.base_seed, self.world_size
+            )
+        else:
+            params = gen_augmentation_params(sample_id, self.config)
+        params["sample_id"] = sample_id
+        return params
+
+    def params_batch(self, sample_ids: Sequence[int] | range | np.ndarray[Any, Any]) -> ParamBatch:
+        """The parameters of many samples at once, as a :class:`dpa.ParamBatch`."""
+        ids = sample_ids.tolist() if isinstance(sample_ids, torch.Tensor) else sample_ids
+        if self.mode == "elastic":
+            return generate_elastic_batch(ids, self.config, self.base_seed, self.epoch)
+        if self.mode == "rank_aware":
+            return generate_distributed_batch(
+                ids, self.rank, self.world_size, self.config, self.base_seed
+            )
+        return generate_batch(ids, self.config)
+
+    def __call__(self, image: torch.Tensor, sample_id: Any) -> torch.Tensor:
+        image = _as_float_image(image)
+        if image.dim() == 4:
+            ids = sample_id.tolist() if isinstance(sample_id, torch.Tensor) else sample_id
+            return apply_params(image, self.params_batch([int(i) for i in ids]))
+        return apply_params(image, self.params(int(sample_id)))
+
+    def __repr__(self) -> str:
+        where = f", rank={self.rank}" if self.mode == "rank_aware" else f", epoch={self.epoch}"
+        return f"DPATransform(mode={self.mode!r}{where}, base_seed={self.base_seed})"
+
+
+def _as_float_image(image: Any) -> torch.Tensor:
+    """A tensor or array as a float tensor; ``uint8`` values are divided by 255."""
+    tensor = image if isinstance(image, torch.Tensor) else torch.as_tensor(np.asarray(image))
+    if tensor.dtype == torch.uint8:
+        return tensor.to(torch.float32) / 255.0
+    return tensor
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+class DPADataset(Dataset[tuple[Any, Any, dict[str, Any]]]):
+    """``base_dataset`` with each sample's parameters, and the sample augmented by
+    them (``apply=True``): item ``i`` is ``(sample, target, params)``.
+
+    ``base_dataset[i]`` must be a ``(sample, target)`` pair; the sample a ``[C, H, W]``
+    float tensor in ``[0, 1]`` (``uint8`` tensors and arrays are converted). The id of
+    item ``i`` is ``i``. ``params`` is the dict of :meth:`DPATransform.params`; a
+    DataLoader collates it into tensors (and a list of hashes) that
+    :func:`apply_params` takes as they are.
+    """
+
+    def __init__(
+        self,
+        base_dataset: Any,
+        config: AugmentationConfig | None = None,
+        mode: str = "elastic",
+        base_seed: int = 0,
+        apply: bool = True,
+        *,
+        epoch: int = 0,
+        rank: int | None = None,
+        world_size: int | None = None,
+    ) -> None:
+        self.base_dataset = base_dataset
+        self.apply = bool(apply)
+        self.transform = DPATransform(
+            config, mode, epoch, base_seed=base_seed, rank=rank, world_size=world_size
+        )
+
+    @property
+    def epoch(self) -> int:
+        """The epoch whose draw the dataset gives (elastic mode)."""
+        return self.transform.epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw epoch ``epoch``'s parameters from now on (elastic mode)."""
+        self.transform.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.base_dataset)
+
+    def __getitem__(self, index: int) -> tuple[Any, Any, dict[str, Any]]:
+        item = self.base_dataset[index]
+        if not isinstance(item, tuple | list) or len(item) != 2:
+            raise TypeError(
+                f"base_dataset[{index}] must be a (sample, target) pair, got {type(item).__name__}"
+            )
+        sample, target = item
+        params = self.transform.params(int(index))
+        if self.apply:
+            sample = apply_params(_as_float_image(sample), params)
+        return sample, target, params
+
+
+# --------------------------------------------------------------------------- sampler
+
+
+class DPASampler(Sampler[int]):
+    """This rank's indices of a dataset, per epoch, resumable mid-epoch.
+
+    ``split="range"``: each rank gets its contiguous share of the epoch's order by
+    the range-splitting rule (:class:`dpa.DistributedRangeSplitter`: the first
+    ``n % world_size`` ranks one more; ``drop_last`` gives every rank
+    ``n // world_size``). ``split="stride"``: ``DistributedSampler``'s indices
+    exactly (rank ``r`` takes every ``world_size``-th, padded by repeating the first
+    ones, or truncated with ``drop_last``). The epoch's order is the ids in order,
+    or with ``shuffle`` ``torch.randperm`` seeded by ``seed + epoch``, as
+    ``DistributedSampler`` does.
+
+    ``start`` skips the first ``start`` indices of this rank's epoch (to resume after
+    ``start`` samples); :meth:`set_epoch` sets the epoch and the start (0 unless
+    given). ``num_replicas``/``rank`` default to :func:`dpa.detect_distributed_context`.
+
+    Example:
+        >>> list(DPASampler(10, num_replicas=4, rank=1))
+        [3, 4, 5]
+        >>> list(DPASampler(10, num_replicas=4, rank=1, split="stride"))
+        [1, 5, 9]
+        >>> list(DPASampler(10, num_replicas=1, rank=0, start=7))
+        [7, 8, 9]
+    """
+
+    def __init__(
+        self,
+        data_source: Sized | int,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        *,
+        split: str = "range",
+        shuffle: bool = False,
+        seed: int = 0,
+        drop_last: bool = False,
+        start: int = 0,
+    ) -> None:
+        super().__init__()
+        size = data_source if isinstance(data_source, int) else len(data_source)
+        self.size = check_int(size, "dataset size", 0)
+        if num_replicas is None or rank is None:
+            context = detect_distributed_context()
+            num_replicas = context.world_size if num_replicas is None else num_replicas
+            rank = context.rank if rank is None else rank
+        self.num_replicas = check_int(num_replicas, "num_replicas", 1)
+        self.rank = check_int(rank, "rank", 0)
+        if self.rank >= self.num_replicas:
+            raise ValueError(
+                f"rank must be < num_replicas, got rank={self.rank}, "
+                f"num_replicas={self.num_replicas}"
+            )
+        if split not in ("range", "stride"):
+            raise ValueError(f"split must be 'range' or 'stride', got {split!r}")
+        self.split = split
+        self.shuffle = bool(shuffle)
+        self.seed = check_int(seed, "seed", 0)
+        self.drop_last = bool(drop_last)
+        self.epoch = 0
+        self.start = check_int(start, "start", 0)
+
+    @property
+    def num_samples(self) -> int:
+        """How many indices this rank gets in a whole epoch."""
+        n, world = self.size, self.num_replicas
+        if self.split == "range":
+            if self.drop_last:
+                return n // world
+            return n // world + (1 if self.rank < n % world else 0)
+        if self.drop_last and n % world:
+            return math.ceil((n - world) / world)
+        return math.ceil(n / world)
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Give epoch ``epoch``'s order, starting at position ``start`` of it."""
+        self.epoch = check_int(epoch, "epoch", 0)
+        self.start = check_int(start, "start", 0)
+
+    def epoch_indices(self) -> list[int]:
+        """This rank's indices of the whole current epoch (``start`` not applied)."""
+        if self.shuffle:
+            generator = torch.Generator()
+            generator.manual_seed(self.seed + self.epoch)
+            order: list[int] = torch.randperm(self.size, generator=generator).tolist()
+        else:
+            order = list(range(self.size))
+        if self.split == "range":
+            begin, end = DistributedRangeSplitter(self.size, self.num_replicas).get_rank_range(
+                self.rank
+            )
+            return order[begin : begin + self.num_samples] if end > begin else []
+        total = self.num_samples * self.num_replicas
+        if not self.drop_last and order:
+            padding = total - len(order)
+            order += (order * math.ceil(padding / len(order)))[:padding]
+        return order[:total][self.rank : total : self.num_replicas]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.epoch_indices()[self.start :])
+
+    def __len__(self) -> int:
+        return max(0, self.num_samples - self.start)
