@@ -39,6 +39,7 @@ test: lint typecheck pytest
 bench: install
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_kernel.py
+	$(BIN)/python benchmarks/bench_distributed.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info src/*.egg-info src/dpa/_kernel/*.so .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -94,3 +94,59 @@ def _skip_or_fail_without_native() -> None:
     if os.environ.get("DPA_REQUIRE_NATIVE") == "1":
         pytest.fail(f"DPA_REQUIRE_NATIVE=1, but {reason}")
     pytest.skip(reason)
+
+
+@pytest.mark.slow
+def test_bench_distributed_runs_and_reports_the_efficiency(tmp_path: Path) -> None:
+    if not native_available():
+        _skip_or_fail_without_native()
+    report = tmp_path / "distributed.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_distributed.py"), "--samples", "3000",
+         "--repeats", "1", "--verify", "500", "--write", "--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for text in ("agreement", "1 process", "2 processes", "scaling efficiency", "per CPU-second",
+                 "acceptance"):  # fmt: skip
+        assert text in done.stdout
+    figures = json.loads(report.read_text())
+    assert set(figures["contenders"]) == {"1 process", "2 processes"}
+    assert all(c["samples_per_s"]["best"] > 0 for c in figures["contenders"].values())
+    assert figures["efficiency"]["best"] > 0 and figures["write"] is True
+    assert figures["per_cpu_second_efficiency"]["best"] > 0
+    assert all(c["cpu_share"]["best"] > 0 for c in figures["contenders"].values())
+
+
+@pytest.mark.slow
+def test_bench_batch_runs_and_reports_every_strategy(tmp_path: Path) -> None:
+    report = tmp_path / "batch.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_batch.py"), "--samples", "20000",
+         "--batch-size", "4096", "--max-memory-mb", "2", "--target-ms", "5", "--repeats", "1",
+         "--verify", "3000", "--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for contender in BATCH_CONTENDERS:
+        assert contender in done.stdout
+    assert "acceptance" in done.stdout and "exactness" in done.stdout
+    figures = json.loads(report.read_text())
+    assert set(figures["contenders"]) == set(BATCH_CONTENDERS)
+    assert all(entry["best_samples_per_s"] > 0 for entry in figures["contenders"].values())
+    assert set(figures["overhead"]) == set(BATCH_CONTENDERS) - {"generate_batch"}
+    assert len(figures["acceptance"]) == 4
+    assert figures["contenders"]["round_robin"]["batches"] >= 4 * 5  # lanes of 1024 ids
+
+
+BATCH_CONTENDERS = (
+    "generate_batch",
+    "sequential",
+    "round_robin",
+    "memory_optimized",
+    "adaptive",
+)

@@ -14,6 +14,18 @@ import logging
 from importlib.metadata import PackageNotFoundError, version
 
 from .backends import backend
+from .batch import (
+    BatchConfig,
+    BatchMetrics,
+    BatchProcessor,
+    BatchStrategy,
+    InvalidBatchConfigError,
+    MemoryAwareBatcher,
+    MemoryInfo,
+    MemoryLimitExceededError,
+    MemoryMonitor,
+    memory_monitor,
+)
 from .config import PARAM_NAMES, PRESETS, AugmentationConfig, get_preset
 from .core import fib, gen_augmentation_seed
 from .distributed import (
@@ -63,9 +75,18 @@ __all__ = [
     "PRESETS",
     "AugmentationConfig",
     "AugmentationWriter",
+    "BatchConfig",
+    "BatchMetrics",
+    "BatchProcessor",
+    "BatchStrategy",
     "DPAFileError",
     "DistributedContext",
     "DistributedRangeSplitter",
+    "InvalidBatchConfigError",
+    "MemoryAwareBatcher",
+    "MemoryInfo",
+    "MemoryLimitExceededError",
+    "MemoryMonitor",
     "ParamBatch",
     "RankAwareSeedGenerator",
     "RankRange",
@@ -90,6 +111,7 @@ __all__ = [
     "iter_batches",
     "load_augmentation_chain",
     "load_augmentation_stream",
+    "memory_monitor",
     "read_augmentation_file",
     "save_augmentation_chain",
     "save_augmentation_stream",

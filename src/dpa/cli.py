@@ -1,4 +1,4 @@
-"""The ``dpa`` command: generate, show, verify, stats, presets.
+"""The ``dpa`` command: generate, show, verify, merge, stats, presets.
 
 Usage errors print one line on stderr and exit with status 2; ``dpa verify``
 exits 1 when a file does not match. A progress bar goes to stderr for long runs
@@ -8,6 +8,7 @@ when stderr is a terminal (``--quiet`` turns it off).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -131,6 +132,28 @@ def _workers(workers: int | None) -> int:
     return workers
 
 
+def _distributed_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --distributed, --mode, --base-seed and --epoch."""
+    options = [
+        click.option(
+            "--distributed",
+            is_flag=True,
+            help="Under torchrun: each rank writes its shard of OUTPUT (a folder), rank 0 "
+            "the manifest.",
+        ),
+        click.option(
+            "--mode",
+            type=click.Choice(["rank_aware", "elastic"]),
+            help="Keys of a distributed run (default: rank_aware, DPA v0.2).",
+        ),
+        click.option("--base-seed", type=int, help="Base seed of a distributed run (default: 0)."),
+        click.option("--epoch", type=int, help="Epoch of an elastic run (default: 0)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 # --------------------------------------------------------------------------- progress
 
 
@@ -165,9 +188,19 @@ def cli() -> None:
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of this output.")
 @click.option("--no-stats", is_flag=True, help="Do not store statistics in the file.")
-@click.option("--batch-size", type=int, default=65536, show_default=True, help="Ids per batch.")
+@click.option(
+    "--max-memory-mb",
+    type=float,
+    default=256,
+    show_default=True,
+    help="Memory (MiB) the batches in flight may take; sets the batch size.",
+)
+@click.option(
+    "--batch-size", type=int, default=None, help="Ids per batch (overrides --max-memory-mb)."
+)
 @_workers_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@_distributed_options
 def generate(
     num_samples: int,
     start: int,
@@ -175,12 +208,18 @@ def generate(
     fmt: str | None,
     resume: bool,
     no_stats: bool,
-    batch_size: int,
+    max_memory_mb: float,
+    batch_size: int | None,
     workers: int | None,
     quiet: bool,
+    distributed: bool,
+    mode: str | None,
+    base_seed: int | None,
+    epoch: int | None,
     **config_options: Any,
 ) -> None:
-    """Generate parameters of samples START .. START+N-1 into OUTPUT."""
+    """Generate parameters of samples START .. START+N-1 into OUTPUT (with
+    --distributed: a folder of one shard per rank and a manifest)."""
     from .io import partial_path, write_range
 
     config = _build_config(**config_options)
@@ -188,8 +227,16 @@ def generate(
         _fail(f"-n must be >= 0, got {num_samples}")
     if start < 0:
         _fail(f"--start must be >= 0, got {start}")
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         _fail(f"--batch-size must be >= 1, got {batch_size}")
+    if not (math.isfinite(max_memory_mb) and max_memory_mb > 0):
+        _fail(f"--max-memory-mb must be a positive number, got {max_memory_mb}")
+    if distributed or mode is not None or base_seed is not None or epoch is not None:
+        _generate_sharded(
+            output, num_samples, start, config, fmt, resume, no_stats, batch_size,
+            max_memory_mb, workers, quiet, distributed, mode, base_seed, epoch,
+        )  # fmt: skip
+        return
     if output.is_dir():
         _fail(f"{output}: is a folder; give a file name")
     try:
@@ -205,6 +252,8 @@ def generate(
     if resumable and not resume and partial.exists():
         click.echo(f"{PROG}: note: starting over; discarding the interrupted {partial}", err=True)
     _make_folder(output)
+    if batch_size is None:
+        batch_size = _memory_batch_size(fmt, config, max_memory_mb)
     bar = _progress(num_samples, quiet, "generate")
     try:
         writer = write_range(
@@ -232,6 +281,151 @@ def generate(
     if not quiet:
         resumed = f" ({writer.resumed_count} resumed)" if writer.resumed_count else ""
         click.echo(f"wrote {writer.count} samples{resumed} to {output} ({fmt})", err=True)
+
+
+#: Ids per batch at most when sized from memory: a Parquet row group, and the most an
+#: interrupted run loses.
+_MAX_SIZED_BATCH = 1 << 20
+_PROBE_SAMPLES = 1024
+#: How many times over writing Parquet holds a batch's columns: the batch being written
+#: and the next one being made, the Arrow table, the dictionary and plain pages, the
+#: compressed pages, and the part read back when the parts are joined (measured: about
+#: 720 bytes of peak memory per sample of a batch, for 112 bytes of columns).
+_PARQUET_COPIES = 7
+
+
+def _memory_batch_size(fmt: str, config: AugmentationConfig, max_memory_mb: float) -> int:
+    """The largest batch whose footprint, measured on a probe batch of ``config``, keeps
+    the batches in flight within ``max_memory_mb`` (through :mod:`dpa.batch`).
+
+    A sample's footprint is its columns' bytes (measured) times the copies the writer
+    holds: for Parquet ``_PARQUET_COPIES``; for the text formats three (the batch being
+    written, the next one, the statistics' copy) plus what writing its record holds,
+    measured on the probe's records: the values as Python objects, the line, and the
+    line again in the joined text and in its bytes.
+    """
+    from .batch import MemoryAwareBatcher, batch_nbytes
+    from .generate import generate_batch
+
+    probe = generate_batch(range(_PROBE_SAMPLES), config)
+    columns = batch_nbytes(probe) / len(probe)
+    per_sample = _PARQUET_COPIES * columns if fmt == "parquet" else 3 * columns
+    if fmt != "parquet":
+        records = probe.to_dicts()
+        text = sum(
+            sys.getsizeof(line) + 8 + 2 * (len(line) + 1)
+            for line in (json.dumps(record) for record in records)
+        )
+        values = sum(sys.getsizeof(v) + 8 for record in records for v in record.values())
+        per_sample += (text + values) / len(records)
+    batcher = MemoryAwareBatcher(max_memory_mb, max_batch_size=_MAX_SIZED_BATCH)
+    return batcher.calculate_optimal_batch_size(per_sample)
+
+
+def _generate_sharded(
+    output: Path,
+    num_samples: int,
+    start: int,
+    config: AugmentationConfig,
+    fmt: str | None,
+    resume: bool,
+    no_stats: bool,
+    batch_size: int | None,
+    max_memory_mb: float,
+    workers: int | None,
+    quiet: bool,
+    distributed: bool,
+    mode: str | None,
+    base_seed: int | None,
+    epoch: int | None,
+) -> None:
+    """``generate --distributed``: this rank's shard of OUTPUT, then (rank 0) the
+    manifest; torch is imported only for a world size above 1."""
+    from .distributed import detect_distributed_context
+    from .io import partial_path
+    from .shards import MANIFEST_NAME, generate_shards, open_group, plan_shards, shard_name
+
+    if not distributed:
+        given = [
+            name
+            for name, value in (("--mode", mode), ("--base-seed", base_seed), ("--epoch", epoch))
+            if value is not None
+        ]
+        _fail(f"{', '.join(given)}: only with --distributed")
+    mode = mode or "rank_aware"
+    if epoch is not None and mode != "elastic":
+        _fail("--epoch needs --mode elastic (rank-aware keys have no epoch)")
+    for name, value in (("--base-seed", base_seed), ("--epoch", epoch)):
+        if value is not None and value < 0:
+            _fail(f"{name} must be >= 0, got {value}")
+    if output.exists() and not output.is_dir():
+        _fail(f"{output}: is a file; --distributed writes a folder of shards")
+    if fmt is None:
+        fmt = {".jsonl": "jsonl", ".parquet": "parquet"}.get(output.suffix.lower(), "parquet")
+    if fmt not in ("jsonl", "parquet"):
+        _fail(f"--distributed writes jsonl or parquet shards, not {fmt}")
+    if fmt == "parquet":
+        _require_pyarrow()
+    try:
+        context = detect_distributed_context()
+    except ValueError as exc:
+        _fail(str(exc))
+    if workers is None:  # the CPUs shared among this machine's ranks
+        local = os.environ.get("LOCAL_WORLD_SIZE", "1").strip()
+        workers = max(1, _workers(None) // (int(local) if local.isdigit() and int(local) else 1))
+    if batch_size is None:
+        batch_size = _memory_batch_size(fmt, config, max_memory_mb)
+    rank, world_size = context.rank, context.world_size
+    shard = output / shard_name(rank, fmt)
+    if not resume and partial_path(shard).exists():
+        click.echo(f"{PROG}: note: rank {rank} starts its shard over", err=True)
+    lo, hi = plan_shards(num_samples, world_size, start)[rank]
+    bar = _progress(hi - lo, quiet or rank != 0, f"generate (rank 0 of {world_size})")
+    try:
+        with open_group(context) as group:
+            result = generate_shards(
+                output,
+                num_samples,
+                config,
+                group=group,
+                start=start,
+                mode=mode,
+                base_seed=base_seed or 0,
+                epoch=epoch or 0,
+                format=fmt,
+                include_stats=not no_stats,
+                batch_size=batch_size,
+                workers=_workers(workers),
+                progress=bar.update if bar is not None else None,
+                resume=resume,
+            )
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        click.echo(
+            f"{PROG}: interrupted, rank {rank}'s shard not written; progress kept: "
+            "run again with --resume to continue",
+            err=True,
+        )
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    if quiet:
+        return
+    entry = result.shard
+    resumed = f" ({entry['resumed']} resumed)" if entry["resumed"] else ""
+    ids = f"ids {lo}..{hi - 1}" if hi > lo else "no ids"
+    click.echo(
+        f"rank {rank} of {world_size}: wrote {entry['count']} samples{resumed} ({ids}) to {shard}",
+        err=True,
+    )
+    if result.manifest is not None:
+        click.echo(
+            f"wrote {num_samples} samples in {world_size} shard(s) to {output} ({fmt}, {mode}); "
+            f"manifest {output / MANIFEST_NAME}",
+            err=True,
+        )
 
 
 def _require_pyarrow() -> None:
@@ -281,6 +475,9 @@ def verify(file: Path, max_mismatches: int, workers: int | None, quiet: bool) ->
 
     if max_mismatches < 0:
         _fail(f"--max-mismatches must be >= 0, got {max_mismatches}")
+    if file.is_dir():
+        _verify_folder(file, max_mismatches, workers, quiet)
+        return
     opened = _open_data_file(file)
     bar = _progress(opened.num_samples or 0, quiet, "verify")
     try:
@@ -312,9 +509,114 @@ def verify(file: Path, max_mismatches: int, workers: int | None, quiet: bool) ->
     raise click.exceptions.Exit(EXIT_MISMATCH)
 
 
+def _verify_folder(folder: Path, max_mismatches: int, workers: int | None, quiet: bool) -> None:
+    """``dpa verify OUT/`` of a sharded output: complete, and every value matches."""
+    from .shards import read_manifest, verify_shards
+
+    try:
+        manifest = read_manifest(folder)
+    except DPAFileError as exc:
+        _report_failure(f"{exc}")
+    if manifest["format"] == "parquet":
+        _require_pyarrow()
+    total = sum(entry["count"] for entry in manifest["shards"])
+    bar = _progress(total, quiet, "verify")
+    try:
+        report = verify_shards(
+            folder,
+            max_mismatches=max_mismatches,
+            progress=bar.update if bar is not None else None,
+            workers=_workers(workers),
+        )
+    except DPAFileError as exc:
+        _report_failure(f"{exc}")
+    finally:
+        if bar is not None:
+            bar.close()
+    shards = len(manifest["shards"])
+    what = f"{shards} shard{'s' if shards != 1 else ''}, {manifest['mode']}"
+    if report.ok:
+        if not quiet:
+            click.echo(
+                f"OK: all {report.checked} records of {folder} match ({what}); "
+                f"the shards cover ids {manifest['start']}..{manifest['start'] + total - 1} once"
+                if total
+                else f"OK: {folder} is complete and holds no records ({what})"
+            )
+        return
+    bad = [r for r in report.shards if not r.ok]
+    count = len(report.problems) + len(bad)
+    lines = [f"FAILED: {folder}: {count} problem{'s' if count != 1 else ''} ({what})"]
+    lines.extend(f"  {problem}" for problem in report.problems)
+    for shard in bad:
+        name = Path(shard.path).name
+        if shard.mismatched_samples:
+            lines.append(f"  {name}: {shard.mismatched_samples} of {shard.checked} records differ")
+        for m in shard.mismatches:
+            lines.append(
+                f"    record {m.position} (sample {m.sample_id}): {m.field} is {m.stored!r}, "
+                f"expected {m.expected!r}"
+            )
+        lines.extend(f"  {name}: {problem}" for problem in shard.problems)
+    click.echo("\n".join(lines))
+    raise click.exceptions.Exit(EXIT_MISMATCH)
+
+
 def _report_failure(message: str) -> NoReturn:
     click.echo(f"FAILED: {message}")
     raise click.exceptions.Exit(EXIT_MISMATCH)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="File format (default: from the output's suffix).",
+)
+@click.option("--no-stats", is_flag=True, help="Do not store statistics in the file.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def merge(folder: Path, output: Path, fmt: str | None, no_stats: bool, quiet: bool) -> None:
+    """Join the shards of FOLDER (from generate --distributed) into OUTPUT, in sample
+    order. A rank-aware run of several ranks keeps each record's rank."""
+    from .shards import merge_shards, read_manifest
+
+    if not folder.exists():
+        _fail(f"{folder}: no such folder")
+    if not folder.is_dir():
+        _fail(f"{folder}: is a file; dpa merge joins a folder of shards")
+    if output.is_dir():
+        _fail(f"{output}: is a folder; give a file name")
+    try:
+        fmt = detect_format(output, fmt)
+    except ValueError as exc:
+        _fail(str(exc).replace("pass format=", "pass --format"))
+    manifest = read_manifest(folder)
+    if fmt == "parquet" or manifest["format"] == "parquet":
+        _require_pyarrow()
+    _make_folder(output)
+    total = sum(entry["count"] for entry in manifest["shards"])
+    bar = _progress(total, quiet, "merge")
+    try:
+        writer = merge_shards(
+            folder,
+            output,
+            format=fmt,
+            include_stats=not no_stats,
+            progress=bar.update if bar is not None else None,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if not quiet:
+        ranks = ", a rank per record" if writer.per_record_rank else ""
+        click.echo(
+            f"merged {writer.count} samples from {len(manifest['shards'])} shard(s) of {folder} "
+            f"into {output} ({fmt}, {manifest['mode']}{ranks})",
+            err=True,
+        )
 
 
 @cli.command()
@@ -375,6 +677,70 @@ def presets(as_json: bool) -> None:
     click.echo(_table(["preset", *PARAM_NAMES, "depth"], rows))
 
 
+@cli.command()
+@click.option("--quick", is_flag=True, help="10 iterations on smaller workloads (under a minute).")
+@click.option(
+    "--suite",
+    metavar="NAME",
+    help="standard (default), generation, batch, streaming, io, distributed, backends, "
+    "or benchmark names separated by commas (per-sample,batch-1t,...).",
+)
+@click.option("--save", type=click.Path(path_type=Path), help="Save the run (every iteration).")
+@click.option(
+    "--compare",
+    type=click.Path(path_type=Path),
+    metavar="BASELINE",
+    help="Compare with a saved run; exit 1 on a significant regression.",
+)
+@click.option("--plot", type=click.Path(path_type=Path), help="Write a PNG of the results.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown", "csv"]),
+    default="table",
+    show_default=True,
+    help="How to print the results.",
+)
+@click.option(
+    "--trend",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Saved runs (files or folders) to plot as a trend with this one (needs --plot).",
+)
+@click.option(
+    "--load",
+    type=click.Path(path_type=Path),
+    help="Report, compare or plot a saved run instead of running the suite.",
+)
+@click.option("--iterations", type=int, help="Measured iterations per benchmark.")
+@click.option(
+    "--threshold",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Smallest throughput change that counts as a regression.",
+)
+@click.option(
+    "--confidence",
+    type=float,
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the test and of the intervals.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+def bench(**options: Any) -> None:
+    """Benchmark dpa on this machine; compare with a saved run to catch regressions."""
+    from .benchmark.command import BenchOptions, run_bench
+
+    options["trend"] = tuple(options["trend"])
+    try:
+        status = run_bench(BenchOptions(**options))
+    except ValueError as exc:
+        _fail(_one_line(exc))
+    if status:
+        raise click.exceptions.Exit(status)
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -407,3 +773,58 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}"
     return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------- preview
+
+
+@cli.command()
+@click.argument("image", required=False, type=click.Path(path_type=Path))
+@_config_options
+@click.option("-n", "--num", "num", type=int, default=16, show_default=True, help="Tiles.")
+@click.option("--start", type=int, default=0, show_default=True, help="First sample id.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="PNG file.")
+@click.option("--tile", type=int, default=192, show_default=True, help="Tile size (pixels).")
+@click.option("--columns", type=int, default=None, help="Tiles per row (default: about square).")
+def preview(
+    image: Path | None,
+    num: int,
+    start: int,
+    output: Path,
+    tile: int,
+    columns: int | None,
+    **config_options: Any,
+) -> None:
+    """Write a contact sheet: IMAGE (default: a test pattern) augmented for N
+    consecutive sample ids, each tile labelled with its id and parameters."""
+    config = _build_config(**config_options)
+    from .preview import MAX_TILES
+
+    if not 1 <= num <= MAX_TILES:
+        _fail(f"-n must be between 1 and {MAX_TILES}, got {num}")
+    if start < 0:
+        _fail(f"--start must be >= 0, got {start}")
+    if not 16 <= tile <= 2048:
+        _fail(f"--tile must be between 16 and 2048, got {tile}")
+    if columns is not None and columns < 1:
+        _fail(f"--columns must be >= 1, got {columns}")
+    if output.suffix.lower() != ".png":
+        _fail(f"{output}: the preview is a PNG; give a .png file name")
+    if output.is_dir():
+        _fail(f"{output}: is a folder; give a file name")
+    if image is not None and not image.is_file():
+        _fail(f"{image}: no such image file")
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        _fail("dpa preview needs Pillow: pip install 'dpa[preview]'")
+    from .preview import write_preview
+
+    _make_folder(output)
+    try:
+        width, height = write_preview(
+            output, config, image_path=image, num=num, start=start, tile=tile, columns=columns
+        )
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        _fail(f"{image}: cannot read the image: {_one_line(exc)}")
+    click.echo(f"wrote {num} tiles to {output} ({width}x{height})", err=True)
