@@ -895,3 +895,14 @@ def test_memory_optimized_reuses_its_column_buffers() -> None:
     assert np.shares_memory(seen[0].rotation, seen[2].rotation)
     assert np.shares_memory(seen[0].hash, seen[1].hash)
     assert seen[0].sample_id.tolist() == list(range(2000, 3000))
+
+
+def test_process_range_in_elastic_mode() -> None:
+    from dpa import generate_elastic_batch
+
+    for strategy in ("sequential", "memory_optimized", "adaptive"):
+        proc = processor(strategy, batch_size=300)
+        got = [r for b in proc.process_range(5, 1005, base_seed=3, epoch=2) for r in b.to_dicts()]
+        assert got == generate_elastic_batch(range(5, 1005), None, 3, 2).to_dicts()
+    with pytest.raises(ValueError, match="not both"):
+        processor("sequential").process_range(0, 5, rank=0, world_size=1, epoch=1)

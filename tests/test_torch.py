@@ -496,3 +496,24 @@ def test_ddp_example_runs() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert "epoch 0: 2 ranks saw each of 34 samples once" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("mode", ["elastic", "rank_aware", "plain"])
+def test_dataset_iter_params_is_sized_by_dpa_batch_and_equals_items(mode: str) -> None:
+    from dpa.batch import BatchConfig
+
+    images = [(torch.zeros(1, 4, 4), i) for i in range(50)]
+    kw = {"rank": 1, "world_size": 2} if mode == "rank_aware" else {}
+    data = DPADataset(images, mode=mode, apply=False, epoch=3, base_seed=7, **kw)
+    config = BatchConfig("sequential", batch_size=16)
+    sizes, records = [], []
+    for batch in data.iter_params(config):
+        sizes.append(len(batch))
+        records.extend(batch.to_dicts())
+    assert sizes == [16, 16, 16, 2]
+    for i in (0, 17, 49):
+        expected = data[i][2]
+        assert {k: records[i][k] for k in expected if k in records[i]} == {
+            k: v for k, v in expected.items() if k in records[i]
+        }
+    assert [len(b) for b in data.iter_params()] == [50]  # default: memory-optimized

@@ -53,6 +53,7 @@ import psutil  # type: ignore[import-untyped]
 from .backends import Buffers
 from .config import AugmentationConfig, check_int
 from .generate import _INT64_LIMIT, ParamBatch, _check_config, _generate, iter_batches
+from .keys import PLAIN, KeyScheme, elastic_scheme, rank_scheme
 
 __all__ = [
     "DEFAULT_RANGE_BATCH_SIZE",
@@ -902,6 +903,7 @@ class BatchProcessor:
         rank: int | None = None,
         world_size: int | None = None,
         base_seed: int = 0,
+        epoch: int | None = None,
         workers: int = 1,
         backend: str | None = None,
     ) -> Iterator[ParamBatch]:
@@ -913,7 +915,8 @@ class BatchProcessor:
         ``b % num_lanes`` and holds every ``num_lanes``-th id of its block); they are
         views into one block of ``num_lanes * batch_size`` samples. With ``rank`` and
         ``world_size`` the keys are rank-aware (``f"{base_seed}:{rank}:"`` before each
-        id's digits), as for distributed output; the ids stay ``start_id .. end_id - 1``.
+        id's digits), as for distributed output; with ``epoch`` they are elastic
+        (see :mod:`dpa.keys`); the ids stay ``start_id .. end_id - 1``.
         ``workers`` and ``backend`` are as for :func:`dpa.generate_batch`.
 
         Example:
@@ -925,13 +928,14 @@ class BatchProcessor:
         end = check_int(end_id, "end_id", 0)
         if start > end:
             raise ValueError(f"start_id must be <= end_id, got start_id={start} > end_id={end}")
-        prefix = _key_prefix(rank, world_size, base_seed)
+        prefix, seed_words = _key_scheme(rank, world_size, base_seed, epoch)
+        scheme_args: dict[str, Any] = {"key_prefix": prefix, "seed_words": seed_words}
         # Checks config, workers and backend now rather than at the first batch.
-        iter_batches(start, start, config, 1, key_prefix=prefix, workers=workers, backend=backend)
+        iter_batches(start, start, config, 1, workers=workers, backend=backend, **scheme_args)
 
         def make(first: int, stop: int, size: int) -> Iterator[ParamBatch]:
             return iter_batches(
-                first, stop, config, size, key_prefix=prefix, workers=workers, backend=backend
+                first, stop, config, size, workers=workers, backend=backend, **scheme_args
             )
 
         columns = _Columns()
@@ -944,7 +948,14 @@ class BatchProcessor:
             ids, out = columns.take(first, stop)
             ids_range = range(first, stop)
             return _generate(
-                ids_range, ids, checked, prefix, backend=backend, workers=workers, out=out
+                ids_range,
+                ids,
+                checked,
+                prefix,
+                backend=backend,
+                workers=workers,
+                seed_words=seed_words,
+                out=out,
             )
 
         reuse = into if self.strategy is BatchStrategy.MEMORY_OPTIMIZED else None
@@ -1020,18 +1031,23 @@ def _first_size(config: BatchConfig, default: int) -> int:
     return max(config.min_batch_size, min(default, largest))
 
 
-def _key_prefix(rank: Any, world_size: Any, base_seed: Any) -> bytes:
-    """The rank-aware key prefix ``f"{base_seed}:{rank}:"``, or b"" without a rank."""
+def _key_scheme(rank: Any, world_size: Any, base_seed: Any, epoch: Any) -> KeyScheme:
+    """The key scheme of a range: rank-aware with ``rank``/``world_size``, elastic
+    with ``epoch``, else plain DPA v0.2 keys."""
     if (rank is None) != (world_size is None):
         given, missing = ("rank", "world_size") if world_size is None else ("world_size", "rank")
         raise ValueError(f"{given} needs {missing}: give both or neither")
     seed = check_int(base_seed, "base_seed", 0)
+    if epoch is not None:
+        if rank is not None:
+            raise ValueError("give rank/world_size (rank-aware) or epoch (elastic), not both")
+        return elastic_scheme(seed, epoch)
     if rank is None:
         if seed != 0:
-            raise ValueError(f"base_seed={seed} needs rank and world_size")
-        return b""
+            raise ValueError(f"base_seed={seed} needs rank and world_size, or an epoch")
+        return PLAIN
     size = check_int(world_size, "world_size", 1)
     who = check_int(rank, "rank", 0)
     if who >= size:
         raise ValueError(f"rank must be < world_size, got rank={who}, world_size={size}")
-    return f"{seed}:{who}:".encode()
+    return rank_scheme(seed, who)

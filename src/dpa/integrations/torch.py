@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, Sampler
 
+from ..batch import BatchConfig, BatchProcessor, BatchStrategy
 from ..config import AugmentationConfig, check_int
 from ..distributed import (
     DistributedRangeSplitter,
@@ -381,6 +382,29 @@ class DPADataset(Dataset[tuple[Any, Any, dict[str, Any]]]):
 
     def __len__(self) -> int:
         return len(self.base_dataset)
+
+    def iter_params(self, batch_config: BatchConfig | None = None) -> Iterator[ParamBatch]:
+        """This epoch's parameters of every item, as columnar batches sized by
+        :mod:`dpa.batch` (default: ``MEMORY_OPTIMIZED`` within 256 MB of this
+        process's growth), to precompute, audit or log a whole epoch's draw. A batch
+        stays valid until the next one is asked for.
+
+        Example:
+            >>> data = DPADataset([(torch.zeros(1, 2, 2), 0)] * 5, apply=False)
+            >>> [len(batch) for batch in data.iter_params()]
+            [5]
+        """
+        if batch_config is None:
+            batch_config = BatchConfig(BatchStrategy.MEMORY_OPTIMIZED, max_memory_mb=256)
+        t = self.transform
+        if t.mode == "elastic":
+            scheme: dict[str, Any] = {"base_seed": t.base_seed, "epoch": t.epoch}
+        elif t.mode == "rank_aware":
+            scheme = {"base_seed": t.base_seed, "rank": t.rank, "world_size": t.world_size}
+        else:
+            scheme = {}
+        processor = BatchProcessor(batch_config.strategy, batch_config)
+        return processor.process_range(0, len(self), t.config, **scheme)
 
     def __getitem__(self, index: int) -> tuple[Any, Any, dict[str, Any]]:
         item = self.base_dataset[index]
