@@ -36,17 +36,26 @@ against generate_batch alone is at most 10%.
 from __future__ import annotations
 
 import argparse
-import gc
-import json
 import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import dpa
+from _common import (
+    interleaved,
+    positive_float,
+    positive_int,
+    print_acceptance,
+    print_aligned,
+    report_mismatch,
+    stats,
+    timed,
+    usable_cpus,
+    write_json,
+)
 from dpa import AugmentationConfig, BatchConfig, BatchMetrics, BatchProcessor, ParamBatch
 
 MAX_OVERHEAD = 0.10
@@ -117,16 +126,7 @@ CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time
 
 def time_once(runner: Runner, job: Job, clock: Callable[[], float] = time.perf_counter) -> float:
     """Seconds for one run of ``runner``, garbage collector off (as :mod:`timeit`)."""
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        t0 = clock()
-        count = runner(job)
-        elapsed = clock() - t0
-    finally:
-        if was_enabled:
-            gc.enable()
+    elapsed, count = timed(lambda: runner(job), clock)
     if count != job.n:
         raise RuntimeError(f"{runner.__name__}: {count} samples for {job.n} ids")
     return elapsed
@@ -149,9 +149,13 @@ def check_exactness(n: int, job: Job) -> list[str]:
             "adaptive": {"target_batch_ms": 1},
         }[name]
         for config in (configs[name], BatchConfig(name, **small)):
-            batches = list(
-                BatchProcessor(name, config).process_range(0, n, job.config, workers=job.workers)
-            )
+            # Copied as they come: memory_optimized reuses its buffers batch after batch.
+            batches = [
+                ParamBatch.concat([batch])
+                for batch in BatchProcessor(name, config).process_range(
+                    0, n, job.config, workers=job.workers
+                )
+            ]
             if not batches:
                 problems.append(f"{name}: no batches for {n} ids")
                 continue
@@ -166,15 +170,11 @@ def check_exactness(n: int, job: Job) -> list[str]:
 # --------------------------------------------------------------------------- report
 
 
-def _stats(rates: list[float]) -> dict[str, Any]:
-    return {"best": max(rates), "median": statistics.median(rates), "all": rates}
-
-
 def summarize(
     times: dict[str, list[float]], n: int, batches: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     """Rates (samples/s), each strategy's ratio to generate_batch and its overhead."""
-    contenders = {name: _stats([n / t for t in ts]) for name, ts in times.items()}
+    contenders = {name: stats([n / t for t in ts]) for name, ts in times.items()}
     base = contenders["generate_batch"]
     ratios = {
         name: {
@@ -233,17 +233,7 @@ def print_table(summary: dict[str, Any], baseline_batches: int) -> None:
                 f"{average:,.0f}",
             )
         )
-    widths = [max(len(r[i]) for r in (headers, *rows)) for i in range(len(headers))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join((first, *rest))
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
+    print_aligned(headers, rows)
 
 
 def acceptance(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -257,27 +247,6 @@ def acceptance(summary: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for name in STRATEGIES
     ]
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def usable_cpus() -> int | None:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,10 +325,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Exactness first: a fast wrong answer is no answer.
     problems = check_exactness(args.verify, job)
-    if problems:
-        print("MISMATCH between the strategies and generate_batch:", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
+    if report_mismatch("MISMATCH between the strategies and generate_batch:", problems):
         return 2
     print(
         f"exactness: every strategy yields ids 0..{args.verify - 1} once each, equal to "
@@ -371,14 +337,17 @@ def main(argv: list[str] | None = None) -> int:
     for _name, runner in CONTENDERS:
         time_once(runner, warm)
 
-    times: dict[str, list[float]] = {name: [] for name, _ in CONTENDERS}
+    runners = dict(CONTENDERS)
     batches: dict[str, dict[str, Any]] = {}
-    for _ in range(args.repeats):
-        for name, runner in CONTENDERS:
-            times[name].append(time_once(runner, job, CLOCKS[args.clock]))
-            figures = batch_figures(job.metrics)
-            if figures:
-                batches[name] = figures
+
+    def measure(name: str) -> float:
+        seconds = time_once(runners[name], job, CLOCKS[args.clock])
+        figures = batch_figures(job.metrics)
+        if figures:
+            batches[name] = figures
+        return seconds
+
+    times = interleaved(runners, args.repeats, measure)
 
     summary = summarize(times, args.samples, batches)
     usable = usable_cpus()
@@ -398,13 +367,11 @@ def main(argv: list[str] | None = None) -> int:
     print_table(summary, baseline_batches)
 
     results = acceptance(summary)
-    print()
-    print("acceptance (best rates, against generate_batch in this run):")
-    width = max(len(r["criterion"]) for r in results)
-    for r in results:
-        verdict = "PASS" if r["passed"] else "FAIL"
-        print(f"  {verdict}  {r['criterion'].ljust(width)}  ({100 * r['value']:+.1f}%)")
-    passed = all(r["passed"] for r in results)
+    passed = print_acceptance(
+        "acceptance (best rates, against generate_batch in this run):",
+        results,
+        lambda r: f"{100 * r['value']:+.1f}%",
+    )
 
     if args.json:
         report = {
@@ -429,10 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             "acceptance": results,
             "all_passed": passed,
         }
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(report, fh, indent=2)
-            fh.write("\n")
-        print(f"wrote {args.json}")
+        write_json(args.json, report)
 
     if args.check and not passed:
         return 1

@@ -41,62 +41,31 @@ at least the best rate of the naive version.
 from __future__ import annotations
 
 import argparse
-import gc
-import hashlib
-import json
 import os
 import platform
 import random
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import dpa
 import dpa.backends
+from _common import (
+    ODD_IDS,
+    compare_records,
+    interleaved,
+    naive_expected,
+    naive_params,
+    other_config,
+    positive_int,
+    print_aligned,
+    report_mismatch,
+    saved_random_state,
+    timed,
+    write_json,
+)
 from dpa import AugmentationConfig
-
-PARAMS = ("rotation", "brightness", "noise", "scale", "contrast")
-
-
-# --------------------------------------------------------------------------- naive v0.2
-
-
-def naive_fib(n: int) -> int:
-    """Fibonacci as v0.2 computed it: from scratch at every call."""
-    a, b = 0, 1
-    for _ in range(n):
-        a, b = b, a + b
-    return a
-
-
-def naive_params(n: int, config: AugmentationConfig) -> dict[str, Any]:
-    """DPA v0.2, inline: hash chain, global ``random.seed``, five ``random.uniform``."""
-    h = hashlib.sha256(str(n).encode()).hexdigest()
-    for i in range(config.augmentation_depth):
-        h = hashlib.sha256((h + str(naive_fib(i))).encode()).hexdigest()
-    seed = int(h, 16) % 2**32
-    random.seed(seed)
-    return {
-        "rotation": random.uniform(*config.rotation_range),
-        "brightness": random.uniform(*config.brightness_range),
-        "noise": random.uniform(*config.noise_range),
-        "scale": random.uniform(*config.scale_range),
-        "contrast": random.uniform(*config.contrast_range),
-        "hash": h,
-    }
-
-
-class saved_random_state:
-    """Context manager: restore the global :mod:`random` state on exit."""
-
-    def __enter__(self) -> None:
-        self._state = random.getstate()
-
-    def __exit__(self, *exc: object) -> None:
-        random.setstate(self._state)
-
 
 # --------------------------------------------------------------------------- contenders
 
@@ -147,31 +116,16 @@ CONTENDERS: tuple[tuple[str, Runner], ...] = (
 
 def time_once(runner: Runner, start: int, n: int, config: AugmentationConfig, chunk: int) -> float:
     """Seconds for one run of ``runner``, garbage collector off (as :mod:`timeit`)."""
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        t0 = time.perf_counter()
-        runner(start, n, config, chunk)
-        return time.perf_counter() - t0
-    finally:
-        if was_enabled:
-            gc.enable()
+    return timed(lambda: runner(start, n, config, chunk))[0]
 
 
 # --------------------------------------------------------------------------- agreement
 
 
-def _bits(record: dict[str, Any]) -> tuple[Any, ...]:
-    """The five floats bit for bit (``float.hex`` tells -0.0 from 0.0), and the hash."""
-    return (*(float(record[name]).hex() for name in PARAMS), record["hash"])
-
-
 def check_agreement(ids: list[int], config: AugmentationConfig, chunk_size: int) -> list[str]:
     """Compare the naive version with every API on ``ids`` (on :data:`BACKEND`); return
     the mismatches."""
-    with saved_random_state():
-        expected = [_bits(naive_params(i, config)) for i in ids]
+    expected = naive_expected(ids, config)
 
     contiguous = ids == list(range(ids[0], ids[0] + len(ids))) if ids else True
     results: dict[str, list[dict[str, Any]]] = {
@@ -186,20 +140,7 @@ def check_agreement(ids: list[int], config: AugmentationConfig, chunk_size: int)
         )
         results["stream chunked"] = [record for chunk in chunks for record in chunk]
 
-    problems = []
-    for name, records in results.items():
-        if len(records) != len(expected):
-            problems.append(f"{name}: {len(records)} records for {len(expected)} ids")
-            continue
-        for sample_id, want, record in zip(ids, expected, records, strict=True):
-            if "sample_id" in record and record["sample_id"] != sample_id:
-                problems.append(f"{name}: id {sample_id} came back as {record['sample_id']}")
-                break
-            got = _bits(record)
-            if got != want:
-                problems.append(f"{name}: id {sample_id}: got {got}, naive gives {want}")
-                break
-    return problems
+    return compare_records(ids, expected, results)
 
 
 # --------------------------------------------------------------------------- report
@@ -235,24 +176,7 @@ def print_table(summary: dict[str, dict[str, Any]]) -> None:
         )
         for name, s in summary.items()
     ]
-    widths = [max(len(r[i]) for r in (headers, *rows)) for i in range(len(headers))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join((first, *rest))
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+    print_aligned(headers, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -322,17 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     # Exactness first: a fast wrong answer is no answer. The timed ids, a few large
     # ones, and a config with int ranges and another depth.
     timed_ids = list(range(args.start_id, args.start_id + args.verify))
-    odd_ids = [10**6, 2**31 - 1, 2**32, 2**53 + 1, 2**63 - 1, 2**64 + 7, 10**30]
-    other = AugmentationConfig(rotation_range=(-7, 11), noise_range=(0, 1), augmentation_depth=3)
+    odd_ids = list(ODD_IDS)
+    other = other_config()
     problems = (
         check_agreement(timed_ids, config, args.chunk_size)
         + check_agreement(odd_ids, config, args.chunk_size)
         + check_agreement(list(range(50)), other, 7)
     )
-    if problems:
-        print("MISMATCH between the naive v0.2 version and dpa:", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
+    if report_mismatch("MISMATCH between the naive v0.2 version and dpa:", problems):
         return 2
     checked = len(timed_ids) + len(odd_ids) + 50
     apis = f"per-sample, batch and stream APIs ({args.backend} backend)"
@@ -342,12 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     for _name, runner in CONTENDERS:
         time_once(runner, args.start_id, min(args.samples, 2_000), config, args.chunk_size)
 
-    times: dict[str, list[float]] = {name: [] for name, _ in CONTENDERS}
-    for _ in range(args.repeats):
-        for name, runner in CONTENDERS:
-            times[name].append(
-                time_once(runner, args.start_id, args.samples, config, args.chunk_size)
-            )
+    runners = dict(CONTENDERS)
+    times = interleaved(
+        runners,
+        args.repeats,
+        lambda name: time_once(runners[name], args.start_id, args.samples, config, args.chunk_size),
+    )
 
     if random.getstate() != initial_random_state:
         print("error: the global random state changed during the benchmark", file=sys.stderr)
@@ -389,10 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             "contenders": summary,
             "per_sample_at_least_naive": passed,
         }
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(report, fh, indent=2)
-            fh.write("\n")
-        print(f"wrote {args.json}")
+        write_json(args.json, report)
 
     if args.check and not passed:
         return 1

@@ -37,7 +37,6 @@ Run it from the repository root::
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import platform
@@ -50,6 +49,15 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import dpa
+from _common import (
+    native_missing,
+    positive_int,
+    print_aligned,
+    report_mismatch,
+    stats,
+    usable_cpus,
+    write_json,
+)
 from dpa.keys import elastic_scheme, rank_scheme
 
 MODES = ("rank_aware", "elastic")
@@ -177,10 +185,6 @@ def check_agreement(pools: dict[int, Pool], samples: int) -> list[str]:
     return problems
 
 
-def _stats(values: list[float]) -> dict[str, Any]:
-    return {"best": max(values), "median": statistics.median(values), "all": values}
-
-
 def print_table(rows: dict[str, dict[str, Any]]) -> None:
     headers = (
         "contender",
@@ -205,31 +209,7 @@ def print_table(rows: dict[str, dict[str, Any]]) -> None:
         )
         for name, row in rows.items()
     ]
-    widths = [max(len(r[i]) for r in (headers, *lines)) for i in range(len(headers))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join((first, *rest))
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in lines:
-        print(line(row))
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def usable_cpus() -> int | None:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        return None
+    print_aligned(headers, lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,18 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check",
         action="store_true",
-        help=f"exit 1 if the scaling efficiency is under {TARGET:.0%}",
+        help=f"exit 1 if the scaling efficiency is under {TARGET:.0%}%",
     )
     args = parser.parse_args(argv)
 
-    if not dpa.backends.native_available():
-        from dpa import _kernel
-
-        print(
-            "error: the native kernel is not available, nothing to benchmark "
-            f"({_kernel.IMPORT_ERROR}); reinstall dpa with a C compiler",
-            file=sys.stderr,
-        )
+    if native_missing():
         return 2
 
     context = mp.get_context("spawn")
@@ -285,10 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = tempfile.mkdtemp(prefix="dpa-bench-distributed-") if args.write else None
     try:
         problems = check_agreement(pools, args.verify)
-        if problems:
-            print("MISMATCH:", file=sys.stderr)
-            for problem in problems:
-                print(f"  {problem}", file=sys.stderr)
+        if report_mismatch("MISMATCH:", problems):
             return 2
         print(
             f"agreement: 2 processes give 1 process's values on {args.verify:,} ids "
@@ -322,11 +292,11 @@ def main(argv: list[str] | None = None) -> int:
             "processes": size,
             "samples": args.samples,
             "seconds": times,
-            "samples_per_s": _stats([args.samples / t for t in times]),
+            "samples_per_s": stats([args.samples / t for t in times]),
             "cpu_seconds": cpu_seconds[size],
-            "samples_per_cpu_s": _stats([args.samples / t for t in cpu_seconds[size]]),
+            "samples_per_cpu_s": stats([args.samples / t for t in cpu_seconds[size]]),
             # the share of its processes' time that they spent on a CPU (1: a core each)
-            "cpu_share": _stats(
+            "cpu_share": stats(
                 [c / (size * t) for c, t in zip(cpu_seconds[size], times, strict=True)]
             ),
         }
@@ -398,10 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             "target": TARGET,
             "passed": passed,
         }
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2)
-            handle.write("\n")
-        print(f"wrote {args.json}")
+        write_json(args.json, report)
     if args.check and not passed:
         return 1
     return 0

@@ -43,64 +43,40 @@ per-sample native >= 4x naive.
 from __future__ import annotations
 
 import argparse
-import gc
 import hashlib
-import json
 import os
 import platform
 import random
 import statistics
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import dpa
 import dpa.backends
+from _common import (
+    ODD_IDS,
+    compare_records,
+    interleaved,
+    naive_expected,
+    naive_params,
+    native_missing,
+    other_config,
+    positive_int,
+    print_acceptance,
+    print_aligned,
+    report_mismatch,
+    saved_random_state,
+    stats,
+    timed,
+    usable_cpus,
+    write_json,
+)
 from dpa import AugmentationConfig
 
-PARAMS = ("rotation", "brightness", "noise", "scale", "contrast")
 BLOCK = 64  # bytes per SHA-256 compression
 MIB = 1 << 20
-
-
-# --------------------------------------------------------------------------- naive v0.2
-
-
-def naive_fib(n: int) -> int:
-    """Fibonacci as v0.2 computed it: from scratch at every call."""
-    a, b = 0, 1
-    for _ in range(n):
-        a, b = b, a + b
-    return a
-
-
-def naive_params(n: int, config: AugmentationConfig) -> dict[str, Any]:
-    """DPA v0.2, inline: hash chain, global ``random.seed``, five ``random.uniform``."""
-    h = hashlib.sha256(str(n).encode()).hexdigest()
-    for i in range(config.augmentation_depth):
-        h = hashlib.sha256((h + str(naive_fib(i))).encode()).hexdigest()
-    seed = int(h, 16) % 2**32
-    random.seed(seed)
-    return {
-        "rotation": random.uniform(*config.rotation_range),
-        "brightness": random.uniform(*config.brightness_range),
-        "noise": random.uniform(*config.noise_range),
-        "scale": random.uniform(*config.scale_range),
-        "contrast": random.uniform(*config.contrast_range),
-        "hash": h,
-    }
-
-
-class saved_random_state:
-    """Context manager: restore the global :mod:`random` state on exit."""
-
-    def __enter__(self) -> None:
-        self._state = random.getstate()
-
-    def __exit__(self, *exc: object) -> None:
-        random.setstate(self._state)
 
 
 # --------------------------------------------------------------------------- contenders
@@ -170,30 +146,15 @@ CONTENDERS: tuple[tuple[str, Runner, str], ...] = (
 
 def time_once(runner: Runner, job: Job) -> float:
     """Seconds for one run of ``runner``, garbage collector off (as :mod:`timeit`)."""
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        t0 = time.perf_counter()
-        runner(job)
-        return time.perf_counter() - t0
-    finally:
-        if was_enabled:
-            gc.enable()
+    return timed(lambda: runner(job))[0]
 
 
 # --------------------------------------------------------------------------- agreement
 
 
-def _bits(record: dict[str, Any]) -> tuple[Any, ...]:
-    """The five floats bit for bit (``float.hex`` tells -0.0 from 0.0), and the hash."""
-    return (*(float(record[name]).hex() for name in PARAMS), record["hash"])
-
-
 def check_agreement(ids: list[int], config: AugmentationConfig) -> list[str]:
     """Compare the naive version with both backends' per-sample and batch APIs."""
-    with saved_random_state():
-        expected = [_bits(naive_params(i, config)) for i in ids]
+    expected = naive_expected(ids, config)
     gen, batch = dpa.gen_augmentation_params, dpa.generate_batch
     results: dict[str, list[dict[str, Any]]] = {
         "per-sample native": [gen(i, config, backend="native") for i in ids],
@@ -201,20 +162,7 @@ def check_agreement(ids: list[int], config: AugmentationConfig) -> list[str]:
         "batch native": batch(ids, config, backend="native").to_dicts(),
         "batch python": batch(ids, config, backend="python").to_dicts(),
     }
-    problems = []
-    for name, records in results.items():
-        if len(records) != len(expected):
-            problems.append(f"{name}: {len(records)} records for {len(expected)} ids")
-            continue
-        for sample_id, want, record in zip(ids, expected, records, strict=True):
-            if "sample_id" in record and record["sample_id"] != sample_id:
-                problems.append(f"{name}: id {sample_id} came back as {record['sample_id']}")
-                break
-            got = _bits(record)
-            if got != want:
-                problems.append(f"{name}: id {sample_id}: got {got}, naive gives {want}")
-                break
-    return problems
+    return compare_records(ids, expected, results)
 
 
 def check_threads(start: int, n: int, config: AugmentationConfig) -> list[str]:
@@ -230,10 +178,6 @@ def check_threads(start: int, n: int, config: AugmentationConfig) -> list[str]:
 # --------------------------------------------------------------------------- report
 
 
-def _stats(rates: list[float]) -> dict[str, Any]:
-    return {"best": max(rates), "median": statistics.median(rates), "all": rates}
-
-
 def summarize(
     times: dict[str, list[float]], sizes: dict[str, int], depth: int, hash_bytes: int
 ) -> dict[str, Any]:
@@ -246,7 +190,7 @@ def summarize(
     for name, ts in times.items():
         if not name.startswith("sha256"):
             rates[name] = [sizes[name] / t for t in ts]
-    contenders = {name: _stats(rs) for name, rs in rates.items()}
+    contenders = {name: stats(rs) for name, rs in rates.items()}
 
     def ratio(num: str, den: str) -> dict[str, float]:
         a, b = contenders[num], contenders[den]
@@ -257,11 +201,11 @@ def summarize(
             "bytes": hash_bytes,
             "blocks": blocks,
             "compressions_per_sample": compressions,
-            "blocks_per_s": _stats(block_rates),
-            "bytes_per_s": _stats([r * BLOCK for r in block_rates]),
+            "blocks_per_s": stats(block_rates),
+            "bytes_per_s": stats([r * BLOCK for r in block_rates]),
             "seconds": times["sha256 bulk"],
             "two_threads": {
-                "blocks_per_s": _stats(block_rates_2),
+                "blocks_per_s": stats(block_rates_2),
                 "seconds": times["sha256 bulk 2 threads"],
             },
         },
@@ -304,17 +248,7 @@ def print_table(summary: dict[str, Any]) -> None:
         )
         for name, c in contenders.items()
     ]
-    widths = [max(len(r[i]) for r in (headers, *rows)) for i in range(len(headers))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join((first, *rest))
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
+    print_aligned(headers, rows)
 
 
 RATIO_LABELS = {
@@ -355,20 +289,6 @@ def acceptance(ratios: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
         }
         for key, threshold, text in CRITERIA
     ]
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def usable_cpus() -> int | None:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -426,14 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.start_id < 0:
         parser.error("--start-id must be >= 0")
 
-    if not dpa.backends.native_available():
-        from dpa import _kernel
-
-        print(
-            "error: the native kernel is not available, nothing to benchmark "
-            f"({_kernel.IMPORT_ERROR}); reinstall dpa with a C compiler",
-            file=sys.stderr,
-        )
+    if native_missing():
         return 2
     from dpa._kernel import _dpa_kernel
 
@@ -449,8 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     # ones, a config with int ranges and another depth, and a batch long enough to be
     # split across two threads.
     timed_ids = list(range(args.start_id, args.start_id + args.verify))
-    odd_ids = [10**6, 2**31 - 1, 2**32, 2**53 + 1, 2**63 - 1, 2**64 + 7, 10**30]
-    other = AugmentationConfig(rotation_range=(-7, 11), noise_range=(0, 1), augmentation_depth=3)
+    odd_ids = list(ODD_IDS)
+    other = other_config()
     split = 2 * getattr(dpa.backends, "_MIN_PER_WORKER", 4096) + 37
     problems = (
         check_agreement(timed_ids, config)
@@ -458,10 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         + check_agreement(list(range(50)), other)
         + check_threads(args.start_id, split, config)
     )
-    if problems:
-        print("MISMATCH between the naive v0.2 version and dpa:", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
+    if report_mismatch("MISMATCH between the naive v0.2 version and dpa:", problems):
         return 2
     checked = len(timed_ids) + len(odd_ids) + 50
     print(
@@ -482,10 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     for _name, runner, kind in CONTENDERS:
         time_once(runner, Job(args.start_id, warm[kind], config, small))
 
-    times: dict[str, list[float]] = {name: [] for name, _, _ in CONTENDERS}
-    for _ in range(args.repeats):
-        for name, runner, _kind in CONTENDERS:
-            times[name].append(time_once(runner, jobs[name]))
+    runners = {name: runner for name, runner, _kind in CONTENDERS}
+    times = interleaved(runners, args.repeats, lambda name: time_once(runners[name], jobs[name]))
 
     if random.getstate() != initial_random_state:
         print("error: the global random state changed during the benchmark", file=sys.stderr)
@@ -528,14 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     print_ratios(summary["ratios"])
 
     results = acceptance(summary["ratios"])
-    print()
-    print("acceptance (best rates):")
-    width = max(len(r["criterion"]) for r in results)
-    for r in results:
-        shown = f"{100 * r['value']:.1f}%" if r["threshold"] < 1 else f"{r['value']:.2f}x"
-        verdict = "PASS" if r["passed"] else "FAIL"
-        print(f"  {verdict}  {r['criterion'].ljust(width)}  ({shown})")
-    passed = all(r["passed"] for r in results)
+    passed = print_acceptance(
+        "acceptance (best rates):",
+        results,
+        lambda r: f"{100 * r['value']:.1f}%" if r["threshold"] < 1 else f"{r['value']:.2f}x",
+    )
 
     if args.json:
         report = {
@@ -558,10 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             "acceptance": results,
             "all_passed": passed,
         }
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(report, fh, indent=2)
-            fh.write("\n")
-        print(f"wrote {args.json}")
+        write_json(args.json, report)
 
     if args.check and not passed:
         return 1
