@@ -7,11 +7,12 @@ when stderr is a terminal (``--quiet`` turns it off).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -120,6 +121,19 @@ _workers_option = click.option(
 )
 
 
+def _output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add -o/--output and --format (as ``fmt``)."""
+    command = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        help="File format (default: from the output's suffix).",
+    )(command)
+    return click.option(
+        "-o", "--output", type=click.Path(path_type=Path), required=True, help="Output."
+    )(command)
+
+
 def _workers(workers: int | None) -> int:
     if workers is None:
         return (
@@ -166,6 +180,23 @@ def _progress(total: int, quiet: bool, label: str) -> Any:
     return tqdm(total=total, unit=" samples", unit_scale=True, desc=label, file=sys.stderr)
 
 
+@contextlib.contextmanager
+def _progress_bar(total: int, quiet: bool, label: str) -> Iterator[Callable[[int], Any] | None]:
+    """A :func:`_progress` bar's update callback (None without a bar), closed at the end."""
+    bar = _progress(total, quiet, label)
+    try:
+        yield bar.update if bar is not None else None
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _interrupted(what: str) -> NoReturn:
+    """Say on stderr that the run was interrupted (``what`` follows) and exit."""
+    click.echo(f"{PROG}: interrupted, {what}", err=True)
+    raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -179,13 +210,7 @@ def cli() -> None:
 @click.option("-n", "--num-samples", "num_samples", type=int, required=True, help="How many.")
 @click.option("--start", type=int, default=0, show_default=True, help="First sample id.")
 @_config_options
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    help="File format (default: from the output's suffix).",
-)
+@_output_options
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of this output.")
 @click.option("--no-stats", is_flag=True, help="Do not store statistics in the file.")
 @click.option(
@@ -254,30 +279,24 @@ def generate(
     _make_folder(output)
     if batch_size is None:
         batch_size = _memory_batch_size(fmt, config, max_memory_mb)
-    bar = _progress(num_samples, quiet, "generate")
     try:
-        writer = write_range(
-            output,
-            start,
-            start + num_samples,
-            config,
-            format=fmt,
-            include_stats=not no_stats,
-            batch_size=batch_size,
-            progress=bar.update if bar is not None else None,
-            resumable=resumable,
-            resume=resume,
-            workers=_workers(workers),
-        )
+        with _progress_bar(num_samples, quiet, "generate") as progress:
+            writer = write_range(
+                output,
+                start,
+                start + num_samples,
+                config,
+                format=fmt,
+                include_stats=not no_stats,
+                batch_size=batch_size,
+                progress=progress,
+                resumable=resumable,
+                resume=resume,
+                workers=_workers(workers),
+            )
     except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
         kept = "; progress kept: run again with --resume to continue" if resumable else ""
-        click.echo(f"{PROG}: interrupted, {output} not written{kept}", err=True)
-        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-    finally:
-        if bar is not None:
-            bar.close()
+        _interrupted(f"{output} not written{kept}")
     if not quiet:
         resumed = f" ({writer.resumed_count} resumed)" if writer.resumed_count else ""
         click.echo(f"wrote {writer.count} samples{resumed} to {output} ({fmt})", err=True)
@@ -380,9 +399,12 @@ def _generate_sharded(
     if not resume and partial_path(shard).exists():
         click.echo(f"{PROG}: note: rank {rank} starts its shard over", err=True)
     lo, hi = plan_shards(num_samples, world_size, start)[rank]
-    bar = _progress(hi - lo, quiet or rank != 0, f"generate (rank 0 of {world_size})")
+    label = f"generate (rank 0 of {world_size})"
     try:
-        with open_group(context) as group:
+        with (
+            _progress_bar(hi - lo, quiet or rank != 0, label) as progress,
+            open_group(context) as group,
+        ):
             result = generate_shards(
                 output,
                 num_samples,
@@ -396,21 +418,13 @@ def _generate_sharded(
                 include_stats=not no_stats,
                 batch_size=batch_size,
                 workers=_workers(workers),
-                progress=bar.update if bar is not None else None,
+                progress=progress,
                 resume=resume,
             )
     except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-        click.echo(
-            f"{PROG}: interrupted, rank {rank}'s shard not written; progress kept: "
-            "run again with --resume to continue",
-            err=True,
+        _interrupted(
+            f"rank {rank}'s shard not written; progress kept: run again with --resume to continue"
         )
-        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-    finally:
-        if bar is not None:
-            bar.close()
     if quiet:
         return
     entry = result.shard
@@ -479,19 +493,9 @@ def verify(file: Path, max_mismatches: int, workers: int | None, quiet: bool) ->
         _verify_folder(file, max_mismatches, workers, quiet)
         return
     opened = _open_data_file(file)
-    bar = _progress(opened.num_samples or 0, quiet, "verify")
-    try:
-        report = verify_augmentation_file(
-            file,
-            max_mismatches=max_mismatches,
-            progress=bar.update if bar is not None else None,
-            workers=_workers(workers),
-        )
-    except DPAFileError as exc:
-        _report_failure(f"{exc}")
-    finally:
-        if bar is not None:
-            bar.close()
+    report = _run_verify(
+        verify_augmentation_file, file, opened.num_samples or 0, max_mismatches, workers, quiet
+    )
     if report.ok:
         if not quiet:
             click.echo(f"OK: all {report.checked} records of {file} match ({report.format})")
@@ -499,11 +503,7 @@ def verify(file: Path, max_mismatches: int, workers: int | None, quiet: bool) ->
     lines = [f"FAILED: {file}"]
     if report.mismatched_samples:
         lines[0] += f": {report.mismatched_samples} of {report.checked} records differ"
-    for m in report.mismatches:
-        lines.append(
-            f"  record {m.position} (sample {m.sample_id}): {m.field} is {m.stored!r}, "
-            f"expected {m.expected!r}"
-        )
+    lines.extend(f"  {_mismatch_line(m)}" for m in report.mismatches)
     lines.extend(f"  {problem}" for problem in report.problems)
     click.echo("\n".join(lines))
     raise click.exceptions.Exit(EXIT_MISMATCH)
@@ -520,19 +520,7 @@ def _verify_folder(folder: Path, max_mismatches: int, workers: int | None, quiet
     if manifest["format"] == "parquet":
         _require_pyarrow()
     total = sum(entry["count"] for entry in manifest["shards"])
-    bar = _progress(total, quiet, "verify")
-    try:
-        report = verify_shards(
-            folder,
-            max_mismatches=max_mismatches,
-            progress=bar.update if bar is not None else None,
-            workers=_workers(workers),
-        )
-    except DPAFileError as exc:
-        _report_failure(f"{exc}")
-    finally:
-        if bar is not None:
-            bar.close()
+    report = _run_verify(verify_shards, folder, total, max_mismatches, workers, quiet)
     shards = len(manifest["shards"])
     what = f"{shards} shard{'s' if shards != 1 else ''}, {manifest['mode']}"
     if report.ok:
@@ -552,14 +540,39 @@ def _verify_folder(folder: Path, max_mismatches: int, workers: int | None, quiet
         name = Path(shard.path).name
         if shard.mismatched_samples:
             lines.append(f"  {name}: {shard.mismatched_samples} of {shard.checked} records differ")
-        for m in shard.mismatches:
-            lines.append(
-                f"    record {m.position} (sample {m.sample_id}): {m.field} is {m.stored!r}, "
-                f"expected {m.expected!r}"
-            )
+        lines.extend(f"    {_mismatch_line(m)}" for m in shard.mismatches)
         lines.extend(f"  {name}: {problem}" for problem in shard.problems)
     click.echo("\n".join(lines))
     raise click.exceptions.Exit(EXIT_MISMATCH)
+
+
+def _run_verify(
+    check: Callable[..., Any],
+    target: Path,
+    total: int,
+    max_mismatches: int,
+    workers: int | None,
+    quiet: bool,
+) -> Any:
+    """``check(target, ...)`` (a file's or a folder's verify) under a progress bar; a
+    :class:`DPAFileError` is reported as a failure (exit 1)."""
+    with _progress_bar(total, quiet, "verify") as progress:
+        try:
+            return check(
+                target,
+                max_mismatches=max_mismatches,
+                progress=progress,
+                workers=_workers(workers),
+            )
+        except DPAFileError as exc:
+            _report_failure(f"{exc}")
+
+
+def _mismatch_line(m: Any) -> str:
+    return (
+        f"record {m.position} (sample {m.sample_id}): {m.field} is {m.stored!r}, "
+        f"expected {m.expected!r}"
+    )
 
 
 def _report_failure(message: str) -> NoReturn:
@@ -569,13 +582,7 @@ def _report_failure(message: str) -> NoReturn:
 
 @cli.command()
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    help="File format (default: from the output's suffix).",
-)
+@_output_options
 @click.option("--no-stats", is_flag=True, help="Do not store statistics in the file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def merge(folder: Path, output: Path, fmt: str | None, no_stats: bool, quiet: bool) -> None:
@@ -598,18 +605,10 @@ def merge(folder: Path, output: Path, fmt: str | None, no_stats: bool, quiet: bo
         _require_pyarrow()
     _make_folder(output)
     total = sum(entry["count"] for entry in manifest["shards"])
-    bar = _progress(total, quiet, "merge")
-    try:
+    with _progress_bar(total, quiet, "merge") as progress:
         writer = merge_shards(
-            folder,
-            output,
-            format=fmt,
-            include_stats=not no_stats,
-            progress=bar.update if bar is not None else None,
+            folder, output, format=fmt, include_stats=not no_stats, progress=progress
         )
-    finally:
-        if bar is not None:
-            bar.close()
     if not quiet:
         ranks = ", a rank per record" if writer.per_record_rank else ""
         click.echo(

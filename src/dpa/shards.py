@@ -248,6 +248,12 @@ def _check_mode(mode: str) -> str:
     return mode
 
 
+def _check_format(fmt: str) -> str:
+    if fmt not in SHARD_FORMATS:
+        raise ValueError(f"shards are written as {' or '.join(SHARD_FORMATS)}, not {fmt!r}")
+    return fmt
+
+
 def _key_metadata(
     mode: str, rank: int, world_size: int, base_seed: int, epoch: int
 ) -> dict[str, Any]:
@@ -299,8 +305,7 @@ def write_shard(
         >>> entry["file"], entry["start_id"], entry["end_id"], entry["count"]
         ('part-00001.jsonl', 5, 10, 5)
     """
-    if format not in SHARD_FORMATS:
-        raise ValueError(f"shards are written as {' or '.join(SHARD_FORMATS)}, not {format!r}")
+    _check_format(format)
     plan = plan_shards(num_samples, world_size, start)
     if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < world_size:
         raise ValueError(f"rank must be an int in 0 .. {world_size - 1}, got {rank!r}")
@@ -443,8 +448,7 @@ def generate_shards(
     group = group if group is not None else SingleProcess()
     rank, world_size = group.rank, group.world_size
     _check_mode(mode)
-    if format not in SHARD_FORMATS:
-        raise ValueError(f"shards are written as {' or '.join(SHARD_FORMATS)}, not {format!r}")
+    _check_format(format)
     target = Path(folder)
     status = group.broadcast(_prepare_folder(target) if rank == 0 else None)
     if status:
@@ -600,6 +604,10 @@ def _manifest_problem(data: Any) -> str | None:
         if entry["end_id"] < entry["start_id"]:
             return f"shard {index}: end_id < start_id"
     return None
+
+
+def _in_id_order(shards: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(shards, key=lambda e: (e["start_id"], e["rank"]))
 
 
 def _ids(entry: dict[str, Any]) -> str:
@@ -790,7 +798,7 @@ def verify_shards(
     manifest = read_manifest(folder)
     report = ShardsReport(str(folder), manifest)
     report.problems.extend(check_shards(folder, manifest))
-    for entry in sorted(manifest["shards"], key=lambda e: (e["start_id"], e["rank"])):
+    for entry in _in_id_order(manifest["shards"]):
         path = folder / entry["file"]
         if not path.is_file():
             continue
@@ -861,7 +869,7 @@ def merge_shards(
         extra_metadata={"start_id": manifest["start"]},
         **keys,
     ) as writer:
-        for entry in sorted(manifest["shards"], key=lambda e: (e["start_id"], e["rank"])):
+        for entry in _in_id_order(manifest["shards"]):
             if entry["count"] == 0:
                 continue
             path = folder / entry["file"]
