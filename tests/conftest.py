@@ -1,7 +1,9 @@
 """Shared fixtures: the DPA v0.2 known-answer vectors and their configs.
 
-Also registers the Hypothesis profile ``ci`` (no deadline, reproduction blobs
-printed on failure), loaded unless ``HYPOTHESIS_PROFILE`` names another one.
+Also registers the Hypothesis profiles ``dev`` (no deadline, reproduction blobs
+printed on failure; new random examples each run) and ``ci`` (the same, derandomized,
+so a CI run is reproducible). ``ci`` is loaded when the ``CI`` variable is set,
+``dev`` otherwise, unless ``HYPOTHESIS_PROFILE`` names one.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from dpa import AugmentationConfig
 
 VECTORS_PATH = Path(__file__).parent / "data" / "dpa-v0.2-known-answers.json"
 
-settings.register_profile("ci", deadline=None, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.register_profile("ci", deadline=None, print_blob=True, derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture(scope="session")
