@@ -60,6 +60,7 @@ from .io import (
     save_augmentation_chain,
     save_augmentation_stream,
 )
+from .quality import QualityReport, check_batch_quality, check_file_quality, check_quality
 from .stats import RunningStatistics, compute_statistics, compute_streaming_statistics
 from .verify import VerifyReport, verify_augmentation_file
 
@@ -88,6 +89,7 @@ __all__ = [
     "MemoryLimitExceededError",
     "MemoryMonitor",
     "ParamBatch",
+    "QualityReport",
     "RankAwareSeedGenerator",
     "RankRange",
     "RunningStatistics",
@@ -95,6 +97,9 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "backend",
+    "check_batch_quality",
+    "check_file_quality",
+    "check_quality",
     "compute_statistics",
     "compute_streaming_statistics",
     "detect_distributed_context",

@@ -1,6 +1,7 @@
 """The ``dpa`` command: generate, show, verify, merge, stats, presets.
 
-Usage errors print one line on stderr and exit with status 2; ``dpa verify``
+Usage errors print one line on stderr and exit with status 2, as do failures to
+write (a full disk, a file too large: the output is then not written); ``dpa verify``
 exits 1 when a file does not match. A progress bar goes to stderr for long runs
 when stderr is a terminal (``--quiet`` turns it off).
 """
@@ -35,6 +36,23 @@ class UsageFailure(click.UsageError):
 
 def _fail(message: str) -> NoReturn:
     raise UsageFailure(message)
+
+
+class WriteFailure(click.ClickException):
+    """Writing the output failed (a full disk, a file too large, an I/O error): one
+    line, exit 2, as every other OS error."""
+
+    exit_code = EXIT_USAGE
+
+
+def _write_failed(what: Path, exc: OSError, partial: Path | None) -> NoReturn:
+    """Report that ``what`` was not written because of ``exc``, and where a resumable
+    run's progress is kept (``partial``, when it exists)."""
+    reason = os.strerror(exc.errno) if exc.errno else _one_line(exc)
+    kept = ""
+    if partial is not None and partial.exists():
+        kept = f"; progress kept in {partial}: run again with --resume to continue"
+    raise WriteFailure(f"{what} not written: {reason}{kept}") from None
 
 
 # --------------------------------------------------------------------------- config options
@@ -297,6 +315,8 @@ def generate(
     except KeyboardInterrupt:
         kept = "; progress kept: run again with --resume to continue" if resumable else ""
         _interrupted(f"{output} not written{kept}")
+    except OSError as exc:
+        _write_failed(output, exc, partial if resumable else None)
     if not quiet:
         resumed = f" ({writer.resumed_count} resumed)" if writer.resumed_count else ""
         click.echo(f"wrote {writer.count} samples{resumed} to {output} ({fmt})", err=True)
@@ -425,6 +445,8 @@ def _generate_sharded(
         _interrupted(
             f"rank {rank}'s shard not written; progress kept: run again with --resume to continue"
         )
+    except OSError as exc:  # this rank's shard, or (rank 0) the manifest
+        _write_failed(Path(exc.filename) if exc.filename else shard, exc, partial_path(shard))
     if quiet:
         return
     entry = result.shard
@@ -619,10 +641,60 @@ def merge(folder: Path, output: Path, fmt: str | None, no_stats: bool, quiet: bo
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
-def stats(file: Path, as_json: bool) -> None:
-    """Print mean, stdev, min, max and count of each parameter in FILE."""
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics (or report) as JSON.")
+@click.option(
+    "--quality",
+    is_flag=True,
+    help="Run the statistical quality checks (uniformity, independence, coverage, seeds) "
+    "on FILE, or on N freshly generated samples; exit 1 if one fails.",
+)
+@click.option(
+    "-n",
+    "--n",
+    "num_samples",
+    type=int,
+    help="With --quality and no FILE: how many samples to generate [default: 1000000].",
+)
+@click.option("--start", type=int, help="With --n: the first sample id [default: 0].")
+@click.option("--base-seed", type=int, help="With --n: base seed of the rank/epoch checks.")
+@click.option("--alpha", type=float, help="With --quality: significance level [default: 0.001].")
+@click.option("--plot", type=click.Path(path_type=Path), help="With --quality: PNG of histograms.")
+@_workers_option
+@_config_options
+def stats(
+    file: Path | None,
+    as_json: bool,
+    quality: bool,
+    num_samples: int | None,
+    start: int | None,
+    base_seed: int | None,
+    alpha: float | None,
+    plot: Path | None,
+    workers: int | None,
+    **config_options: Any,
+) -> None:
+    """Print mean, stdev, min, max and count of each parameter in FILE; with
+    --quality, test their statistical quality (of FILE, or of N generated samples
+    with the config given by the options)."""
+    generator_options = {"--n": num_samples, "--start": start, "--base-seed": base_seed}
+    config_given = [name for name, value in config_options.items() if value is not None]
+    if not quality:
+        extra = [
+            name
+            for name, value in {**generator_options, "--alpha": alpha, "--plot": plot}.items()
+            if value is not None
+        ] + [f"--{name.replace('_file', '')}" for name in config_given]
+        if extra:
+            _fail(f"{', '.join(extra)}: only with --quality")
+        if file is None:
+            _fail("give a FILE (or --quality --n N)")
+        _print_statistics(file, as_json)
+        return
+    _run_quality(file, as_json, generator_options, alpha, plot, workers, config_options)
+
+
+def _print_statistics(file: Path, as_json: bool) -> None:
     opened = _open_data_file(file)
     running = RunningStatistics()
     try:
@@ -636,6 +708,70 @@ def stats(file: Path, as_json: bool) -> None:
         return
     click.echo(f"{file}: {running.count} samples ({opened.format})")
     click.echo(_table(["parameter", "mean", "stdev", "min", "max"], _stat_rows(result)))
+
+
+def _run_quality(
+    file: Path | None,
+    as_json: bool,
+    generator_options: dict[str, int | None],
+    alpha: float | None,
+    plot: Path | None,
+    workers: int | None,
+    config_options: dict[str, Any],
+) -> None:
+    from . import quality
+
+    level = quality.ALPHA if alpha is None else alpha
+    if not 0 < level < 1:
+        _fail(f"--alpha must be between 0 and 1, got {level}")
+    if plot is not None:
+        if plot.suffix.lower() != ".png":
+            _fail(f"{plot}: the plot is a PNG; give a .png file name")
+        if plot.is_dir():
+            _fail(f"{plot}: is a folder; give a file name")
+    if file is not None:
+        given = [name for name, value in generator_options.items() if value is not None]
+        if given:
+            _fail(f"{', '.join(given)}: not with a FILE (its samples are checked)")
+        opened = _open_data_file(file)
+        config_given = any(value is not None for value in config_options.values())
+        if config_given and opened.config is not None:
+            _fail(f"{file}: has its own config; config options apply to files without one")
+        config = _build_config(**config_options) if config_given else None
+        try:
+            report = quality.check_file_quality(file, config, alpha=level)
+        except DPAFileError as exc:
+            _fail(str(exc))
+    else:
+        n = generator_options["--n"]
+        n = 1_000_000 if n is None else n
+        if n < 1:
+            _fail(f"--n must be >= 1, got {n}")
+        first = generator_options["--start"] or 0
+        if first < 0:
+            _fail(f"--start must be >= 0, got {first}")
+        seed = generator_options["--base-seed"] or 0
+        if seed < 0:
+            _fail(f"--base-seed must be >= 0, got {seed}")
+        report = quality.check_quality(
+            n,
+            _build_config(**config_options),
+            start=first,
+            base_seed=seed,
+            alpha=level,
+            workers=_workers(workers),
+        )
+    if plot is not None:
+        _make_folder(plot)
+        try:
+            quality.plot_quality(report, plot)
+        except RuntimeError as exc:
+            _fail(str(exc))
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.format())
+    if plot is not None and not as_json:
+        click.echo(f"wrote {plot}", err=True)
+    if not report.passed:
+        raise click.exceptions.Exit(EXIT_MISMATCH)
 
 
 def _stat_rows(result: dict[str, Any]) -> list[list[str]]:

@@ -19,7 +19,7 @@ import secrets
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from .config import AugmentationConfig
 from .core import parse_decimal
@@ -40,7 +40,7 @@ from .formats import (
     has_per_record_rank,
     read_augmentation_file,
 )
-from .generate import ParamBatch, iter_batches, regroup
+from .generate import ParamBatch, _check_bounds, iter_batches, regroup
 from .keys import scheme_of
 from .stats import RunningStatistics
 
@@ -51,6 +51,7 @@ __all__ = [
     "partial_path",
     "save_augmentation_chain",
     "save_augmentation_stream",
+    "write_atomic",
     "write_range",
 ]
 
@@ -167,19 +168,12 @@ class AugmentationWriter:
         self.tmp_path = partial_path(self.path) if self.resumable else self._new_tmp()
         try:
             self._sink = self._open_sink(resume)
-        except BaseException:
+        except BaseException as exc:
             self._release(discard=not self.resumable)
-            raise
+            _raise_naming(exc, self.path)
 
     def _new_tmp(self) -> Path:
-        # Created like any new file (mode 0o666 less the umask), unlike mkstemp's 0o600.
-        while True:
-            candidate = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
-            try:
-                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            except FileExistsError:
-                continue
-            return candidate
+        return _unique_tmp(self.path)
 
     def _open_sink(self, resume: bool) -> _TextSink | _ParquetSink | _PartsSink:
         if self.format == "parquet" and not self.resumable:
@@ -267,9 +261,12 @@ class AugmentationWriter:
             self._check_ranks(batch)
         elif batch.rank is not None:
             batch = batch.with_rank(None)  # a rank column only where the metadata says so
-        self._sink.write(batch)
-        if self._handle is not None and self.resumable:
-            self._handle.flush()  # what a kill leaves behind is then whole lines
+        try:
+            self._sink.write(batch)
+            if self._handle is not None and self.resumable:
+                self._handle.flush()  # what a kill leaves behind is then whole lines
+        except OSError as exc:
+            _raise_naming(exc, self.path)
         if self.include_stats:
             self.statistics.update_batch(batch)
         self.count += len(batch)
@@ -306,9 +303,9 @@ class AugmentationWriter:
                     _fsync_file(self.tmp_path)
                 os.replace(self.tmp_path, self.path)
             _fsync_dir(self.path.parent)
-        except BaseException:
+        except BaseException as exc:
             self._release(discard=not self.resumable)
-            raise
+            _raise_naming(exc, self.path)
         self._release(discard=True)
         logger.info("wrote %d samples to %s", self.count, self.path)
 
@@ -342,6 +339,16 @@ class AugmentationWriter:
             self.close()
         else:
             self.abort()
+
+
+def _raise_naming(exc: BaseException, path: Path) -> NoReturn:
+    """Raise ``exc`` again; an OSError that names no file (a failed write or fsync of an
+    open file: ENOSPC, EFBIG, EIO) as one of the same errno that names ``path``."""
+    if isinstance(exc, OSError) and exc.filename is None:
+        if exc.errno is not None:
+            raise OSError(exc.errno, os.strerror(exc.errno), str(path)) from exc
+        raise OSError(f"{path}: {exc}") from exc
+    raise exc
 
 
 def _fsync_file(path: Path) -> None:
@@ -392,7 +399,7 @@ class _PartsSink:
         for leftover in self.folder.iterdir():
             if leftover.name != "lock":
                 leftover.unlink()
-        _write_atomic(self.folder / "metadata.json", json.dumps(self.metadata).encode())
+        write_atomic(self.folder / "metadata.json", json.dumps(self.metadata).encode())
 
     def resume(self, check: Any, statistics: RunningStatistics) -> int:
         header = self.folder / "metadata.json"
@@ -452,10 +459,46 @@ class _PartsSink:
             raise
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    scratch = path.with_suffix(path.suffix + ".writing")
-    scratch.write_bytes(data)
-    os.replace(scratch, path)
+def _unique_tmp(path: Path) -> Path:
+    """A new empty file beside ``path`` with a unique hidden name, created like any
+    new file (mode 0o666 less the umask, unlike mkstemp's 0o600)."""
+    while True:
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        except BaseException:  # Ctrl-C just after the file was made: no stray file
+            candidate.unlink(missing_ok=True)
+            raise
+        return candidate
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` all or nothing: to a temporary file in the same
+    folder, flushed to disk, then renamed over ``path``. On any failure the temporary
+    file is removed and ``path`` is left as it was.
+
+    Example:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "note.txt"
+        >>> write_atomic(target, b"done")
+        >>> target.read_bytes()
+        b'done'
+    """
+    target = Path(path)
+    scratch = _unique_tmp(target)
+    try:
+        with open(scratch, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(scratch, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            scratch.unlink()
+        raise
+    _fsync_dir(target.parent)
 
 
 def _records_to_batch(records: Any, start_position: int, *, rank: bool = False) -> ParamBatch:
@@ -605,6 +648,7 @@ def write_range(
     for the elastic mode, neither for plain ids. ``extra_metadata`` goes into the
     file's metadata as well.
     """
+    start_id, end_id = _check_bounds(start_id, end_id)
     writer = AugmentationWriter(
         path,
         config,

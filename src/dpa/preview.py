@@ -8,6 +8,7 @@ prints). Each tile is labelled with its id and parameters.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy.typing as npt
 from .config import AugmentationConfig
 from .generate import ParamBatch, generate_batch
 from .integrations.numpy import apply_params
+from .io import write_atomic
 
 __all__ = [
     "SheetLayout",
@@ -211,5 +213,7 @@ def write_preview(
         source = "test pattern" if image_path is None else Path(image_path).name
         title = f"dpa preview: {source}, ids {start}..{start + num - 1}"
     sheet = contact_sheet(image, batch, columns, title)
-    sheet.save(output, format="PNG")
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    write_atomic(output, buffer.getvalue())
     return (int(sheet.width), int(sheet.height))

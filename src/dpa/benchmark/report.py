@@ -257,15 +257,14 @@ _CURRENT = "#2e86c1"
 _BASELINE = "#aab7b8"
 
 
-def _pyplot() -> Any:
+def _figure_class() -> Any:
+    """matplotlib's Figure: drawn and saved without pyplot, so neither its global
+    figure registry nor the user's chosen backend is touched."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError as exc:
         raise RuntimeError("plots need matplotlib: pip install 'dpa[bench]'") from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure
 
 
 def _errors(result: BenchmarkResult) -> tuple[float, float, float]:
@@ -414,7 +413,9 @@ def plot_report(
 ) -> Path:
     """Write a PNG: throughput per benchmark (against the baseline when given) and,
     with ``history``, the trend across those runs and this one. Returns the path."""
-    plt = _pyplot()
+    from ..io import write_atomic
+
+    figure_class = _figure_class()
     trend = list(history or [])
     if trend:
         trend = [*sorted(trend, key=lambda r: r.created), run]
@@ -422,22 +423,19 @@ def plot_report(
     bars = len(run.results) + (len(baseline.results) if baseline is not None else 0)
     first_height = max(3.0, 0.35 * bars + 1.5)
     heights = [first_height] + ([4.5] if trend else [])
-    figure, axes = plt.subplots(
-        panels, 1, figsize=(11, sum(heights) + 1.0), gridspec_kw={"height_ratios": heights},
-        squeeze=False,
-    )  # fmt: skip
-    try:
-        plot_throughput(axes[0][0], run, baseline, comparison)
-        title = "dpa bench: throughput per benchmark"
-        if comparison is not None:
-            title += f" — {comparison.summary(short=True)}"
-        axes[0][0].set_title(title, fontsize=11)
-        if trend:
-            plot_trend(axes[1][0], trend)
-        figure.suptitle(run_heading(run), fontsize=8, color="#566573", y=0.995)
-        figure.tight_layout()
-        target = Path(path)
-        figure.savefig(target, dpi=120, format="png")
-    finally:
-        plt.close(figure)
+    figure = figure_class(figsize=(11, sum(heights) + 1.0))
+    axes = figure.subplots(panels, 1, gridspec_kw={"height_ratios": heights}, squeeze=False)
+    plot_throughput(axes[0][0], run, baseline, comparison)
+    title = "dpa bench: throughput per benchmark"
+    if comparison is not None:
+        title += f" — {comparison.summary(short=True)}"
+    axes[0][0].set_title(title, fontsize=11)
+    if trend:
+        plot_trend(axes[1][0], trend)
+    figure.suptitle(run_heading(run), fontsize=8, color="#566573", y=0.995)
+    figure.tight_layout()
+    target = Path(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, dpi=120, format="png")
+    write_atomic(target, buffer.getvalue())
     return target
