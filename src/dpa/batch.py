@@ -439,6 +439,8 @@ def memory_monitor(
     """
     limit = _check_positive(max_memory_mb, "max_memory_mb")
     interval = _check_positive(interval_s, "interval_s", optional=True)
+    if interval is not None and interval > threading.TIMEOUT_MAX:
+        raise InvalidBatchConfigError(f"interval_s must be at most {threading.TIMEOUT_MAX:g}")
     monitor = MemoryMonitor(limit, rss=rss)
     stop = threading.Event()
     sampler = None
@@ -495,7 +497,7 @@ class MemoryAwareBatcher:
     @property
     def budget_bytes(self) -> int:
         """``max_memory_mb`` in bytes."""
-        return int(self.max_memory_mb * _MIB)
+        return int(min(self.max_memory_mb * _MIB, sys.float_info.max))
 
     def calculate_optimal_batch_size(
         self, sample_size_bytes: float, *, used_bytes: float = 0, live_batches: int = 1
@@ -519,8 +521,11 @@ class MemoryAwareBatcher:
             raise TypeError(f"used_bytes must be a number, got {used_bytes!r}")
         live = _check_size(live_batches, "live_batches", optional=False)
         assert size is not None and live is not None
-        room = max(0.0, self.budget_bytes - max(0.0, float(used_bytes)))
-        return self._clamp(math.floor(room / (size * live)))
+        room = max(0, self.budget_bytes - max(0, used_bytes))
+        try:
+            return self._clamp(math.floor(room / (size * live)))
+        except OverflowError:  # more bytes than a float holds: nothing fits
+            return self._clamp(0)
 
     def _clamp(self, n: float) -> int:
         if self.max_batch_size is not None:
@@ -537,6 +542,8 @@ def batch_nbytes(batch: ParamBatch) -> int:
         >>> batch_nbytes(generate_batch(range(10)))  # (8 + 5 * 8 + 64) bytes a sample
         1120
     """
+    if not isinstance(batch, ParamBatch):
+        raise TypeError(f"expected a ParamBatch, got {type(batch).__name__}")
     total = 0
     for column in batch.columns().values():
         total += column.nbytes

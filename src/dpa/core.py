@@ -133,6 +133,8 @@ def seed_from_hash(hex_digest: str) -> int:
         >>> seed_from_hash("00" * 28 + "0000002a")
         42
     """
+    if not isinstance(hex_digest, str):
+        raise TypeError(f"hex_digest must be a str, got {type(hex_digest).__name__}")
     return int(hex_digest[-8:], 16)
 
 
@@ -171,6 +173,8 @@ def params_for_key(
     The seed is the digest's last 32 bits (DPA v0.2), or with ``full_seed`` the
     whole 256-bit digest (as ``random.Random(int(digest, 16))`` takes it).
     """
+    if not isinstance(config, AugmentationConfig):
+        raise TypeError(f"config must be an AugmentationConfig, got {type(config).__name__}")
     digest = hash_chain(key, config.augmentation_depth)
     seed = int(digest, 16) if full_seed else seed_from_hash(digest)
     rotation, brightness, noise, scale, contrast = draw_params(seed, config)

@@ -37,7 +37,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from .config import PARAM_NAMES, AugmentationConfig
+from .config import PARAM_NAMES, AugmentationConfig, check_int
 from .core import decimal, parse_decimal
 from .generate import ParamBatch, _id_array
 from .keys import ELASTIC_KEY_VERSION
@@ -302,21 +302,32 @@ def _record_problem(record: Any) -> str | None:
     for name in PARAM_NAMES:
         value = record.get(name)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"{name!r} missing or not a number: {value!r}"
-        if not math.isfinite(value):
-            return f"{name!r} is not finite: {value!r}"
+            return f"{name!r} missing or not a number: {value!r:.80}"
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int no float holds
+            finite = False
+        if not finite:
+            return f"{name!r} is not finite: {_brief(value)}"
     digest = record.get("hash")
     if not isinstance(digest, str) or not _HEX64.match(digest):
         return f"'hash' missing or not 64 lower-case hex digits: {digest!r:.80}"
     if "sample_id" in record:
         sid = record["sample_id"]
         if isinstance(sid, bool) or not isinstance(sid, int) or sid < 0:
-            return f"'sample_id' is not a non-negative int: {sid!r}"
+            return f"'sample_id' is not a non-negative int: {_brief(sid)}"
     if "rank" in record:
         rank = record["rank"]
         if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < 2**63:
-            return f"'rank' is not a non-negative int: {rank!r}"
+            return f"'rank' is not a non-negative int: {_brief(rank)}"
     return None
+
+
+def _brief(value: Any) -> str:
+    """``repr(value)``, cut to 80 characters (an int too long to print: its size)."""
+    if isinstance(value, int) and value.bit_length() > 256:
+        return f"<an int of {value.bit_length()} bits>"
+    return f"{value!r:.80}"
 
 
 class _JsonScanner:
@@ -389,6 +400,8 @@ class _JsonScanner:
                 cut = near_end or exc.msg.startswith("Unterminated")
                 problem = "truncated" if cut else "malformed JSON"
                 raise DPAFileError(self.path, f"{problem}: {exc.msg} (offset ~{exc.pos})") from None
+            except ValueError as exc:  # a number int() refuses (too many digits)
+                raise DPAFileError(self.path, f"malformed JSON: {exc}") from None
             if end >= len(self.buffer) and not self.eof and self._fill():
                 continue  # a number may go on in the next block: parse again
             self.pos = end
@@ -493,6 +506,21 @@ class AugmentationFile:
     metadata: dict[str, Any]
     statistics: dict[str, Any] | None = None
     _parquet: Any = field(default=None, repr=False)
+    #: Keys the reader does not know where dpa's own keys go (the top level of a JSON
+    #: file, a JSON Lines end line, a Parquet summary): a damaged key, perhaps.
+    unknown_keys: list[str] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.path = _check_path(self.path)
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown format {self.format!r}; choose one of {', '.join(FORMATS)}")
+        if not isinstance(self.metadata, dict):
+            raise TypeError(f"metadata must be a dict, got {type(self.metadata).__name__}")
+        if self.format == "parquet" and self._parquet is None:
+            raise ValueError(
+                "a parquet AugmentationFile reads through its ParquetFile: open it "
+                "with read_augmentation_file"
+            )
 
     @property
     def num_samples(self) -> int | None:
@@ -518,6 +546,7 @@ class AugmentationFile:
         Raises :class:`DPAFileError` at the first truncated or malformed part, and
         when the number of records differs from the declared count.
         """
+        batch_size = check_int(batch_size, "batch_size", 1)
         if self.format == "parquet":
             return self._parquet_batches(batch_size)
         return self._text_batches(batch_size)
@@ -551,7 +580,7 @@ class AugmentationFile:
         declared = self.num_samples
         if declared is not None and declared != position:
             raise DPAFileError(
-                self.path, f"declares {declared} samples but holds {position} (truncated?)"
+                self.path, f"declares {_brief(declared)} samples but holds {position} (truncated?)"
             )
 
     def _json_records(self) -> Iterator[Any]:
@@ -580,6 +609,8 @@ class AugmentationFile:
                 elif key == "statistics":
                     self.statistics = scanner.value()
                 else:
+                    if key != "metadata":
+                        self.unknown_keys.append(_brief(key))
                     scanner.value()
                 if scanner.peek() == ",":
                     scanner.pos += 1
@@ -620,13 +651,14 @@ class AugmentationFile:
             raise DPAFileError(self.path, "the end line and the metadata disagree on the count")
         self.metadata["num_samples"] = end["num_samples"]
         self.statistics = end.get("statistics")
+        self.unknown_keys.extend(sorted(_brief(key) for key in set(end) - _SUMMARY_KEYS))
 
     # Parquet
     def _parquet_batches(self, batch_size: int) -> Iterator[ParamBatch]:
         position = 0
         ranked = self.per_record_rank
         try:
-            for record_batch in self._parquet.iter_batches(batch_size=batch_size):
+            for record_batch in self._parquet.iter_batches(batch_size=min(batch_size, 1 << 30)):
                 batch = _arrow_to_batch(self.path, record_batch, position, rank=ranked)
                 position += len(batch)
                 yield batch
@@ -636,7 +668,9 @@ class AugmentationFile:
             raise DPAFileError(self.path, f"damaged Parquet data: {exc}") from None
         declared = self.num_samples
         if declared is not None and declared != position:
-            raise DPAFileError(self.path, f"declares {declared} samples but holds {position}")
+            raise DPAFileError(
+                self.path, f"declares {_brief(declared)} samples but holds {position}"
+            )
 
 
 def _arrow_to_batch(
@@ -797,6 +831,13 @@ def _read_parquet_file(path: Path) -> AugmentationFile:
     ):
         raise DPAFileError(
             path,
-            f"declares {metadata['num_samples']} samples but holds {parquet.metadata.num_rows}",
+            f"declares {_brief(metadata['num_samples'])} samples "
+            f"but holds {parquet.metadata.num_rows}",
         )
-    return AugmentationFile(path, "parquet", metadata, summary.get("statistics"), parquet)
+    file = AugmentationFile(path, "parquet", metadata, summary.get("statistics"), parquet)
+    file.unknown_keys.extend(sorted(_brief(key) for key in set(summary) - _SUMMARY_KEYS))
+    return file
+
+
+#: The keys of a JSON Lines end line and of a Parquet file's dpa.summary.
+_SUMMARY_KEYS = {"num_samples", "statistics"}

@@ -69,6 +69,17 @@ class ParamBatch:
     hash: npt.NDArray[np.bytes_]
     rank: npt.NDArray[np.int64] | None = None
 
+    def __post_init__(self) -> None:
+        n = None
+        for name, column in self.columns().items():
+            if not isinstance(column, np.ndarray) or column.ndim != 1:
+                raise TypeError(f"ParamBatch.{name} must be a 1-D numpy array, got {column!r:.80}")
+            if not _COLUMN_DTYPES.get(name, _is_float64)(column.dtype):
+                raise TypeError(f"ParamBatch.{name} has the wrong dtype: {column.dtype}")
+            if n is not None and len(column) != n:
+                raise ValueError(f"ParamBatch columns differ in length ({name}: {len(column)})")
+            n = len(column)
+
     def __len__(self) -> int:
         return len(self.sample_id)
 
@@ -76,6 +87,10 @@ class ParamBatch:
         """One sample as a dict (int index), or a sub-batch (slice)."""
         if isinstance(index, slice):
             return ParamBatch(**{name: column[index] for name, column in self.columns().items()})
+        if isinstance(index, bool) or not isinstance(index, int | np.integer):
+            raise TypeError(f"ParamBatch indices must be ints or slices, got {index!r:.80}")
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range for {len(self)} samples")
         record: dict[str, Any] = {name: float(getattr(self, name)[index]) for name in PARAM_NAMES}
         record["hash"] = self.hash[index].decode("ascii")
         record["sample_id"] = int(self.sample_id[index])
@@ -106,9 +121,14 @@ class ParamBatch:
         if rank is None:
             column = None
         elif isinstance(rank, int | np.integer):
+            if not 0 <= rank < _INT64_LIMIT:
+                raise ValueError(f"rank must be an int in 0 .. 2**63-1, got {rank}")
             column = np.full(len(self), int(rank), dtype=np.int64)
         else:
-            column = np.asarray(rank, dtype=np.int64)
+            try:
+                column = np.asarray(rank, dtype=np.int64)
+            except OverflowError:
+                raise ValueError("rank: a value does not fit an int64") from None
             if column.shape != (len(self),):
                 raise ValueError(f"rank must hold {len(self)} values, got shape {column.shape}")
         return ParamBatch(
@@ -189,18 +209,31 @@ class ParamBatch:
         """Build a batch from parameter dicts; a record without ``sample_id`` gets
         ``start_id`` plus its position. With ``rank=True`` every record's ``rank``
         makes the batch's ``rank`` column (otherwise a ``rank`` key is ignored)."""
-        ids = [record.get("sample_id", start_id + i) for i, record in enumerate(records)]
-        columns = {
-            name: np.array([record[name] for record in records], dtype=np.float64)
-            for name in PARAM_NAMES
-        }
-        hashes = np.array([record["hash"].encode("ascii") for record in records], dtype="S64")
-        ranks = np.array([record["rank"] for record in records], dtype=np.int64) if rank else None
-        return cls(sample_id=_id_array(ids), hash=hashes, rank=ranks, **columns)
+        if isinstance(records, str | bytes | dict) or not isinstance(records, Sequence):
+            raise TypeError(f"records must be a list of parameter dicts, got {records!r:.80}")
+        try:
+            ids = [record.get("sample_id", start_id + i) for i, record in enumerate(records)]
+            columns = {
+                name: np.array([record[name] for record in records], dtype=np.float64)
+                for name in PARAM_NAMES
+            }
+            hashes = np.array([record["hash"].encode("ascii") for record in records], dtype="S64")
+            ranks = (
+                np.array([record["rank"] for record in records], dtype=np.int64) if rank else None
+            )
+            return cls(sample_id=_id_array(ids), hash=hashes, rank=ranks, **columns)
+        except (KeyError, AttributeError, OverflowError) as exc:
+            raise ValueError(f"not a list of parameter dicts: {exc!r:.200}") from None
 
     @classmethod
     def concat(cls, batches: Sequence[ParamBatch]) -> ParamBatch:
         """One batch holding ``batches`` in order."""
+        if (
+            isinstance(batches, str | bytes)
+            or not isinstance(batches, Sequence)
+            or not all(isinstance(batch, ParamBatch) for batch in batches)
+        ):
+            raise TypeError(f"expected a sequence of ParamBatch, got {batches!r:.80}")
         if not batches:
             return generate_batch([])
         names = batches[0].columns()
@@ -210,6 +243,18 @@ class ParamBatch:
         if merged["sample_id"].dtype == object:
             merged["sample_id"] = _id_array(merged["sample_id"].tolist())
         return cls(**merged)
+
+
+def _is_float64(dtype: np.dtype[Any]) -> bool:
+    return dtype == np.float64
+
+
+#: What each column's dtype may be (the five parameters: float64).
+_COLUMN_DTYPES: dict[str, Callable[[np.dtype[Any]], bool]] = {
+    "sample_id": lambda dtype: dtype.kind in "iuO",
+    "hash": lambda dtype: dtype == np.dtype("S64"),
+    "rank": lambda dtype: dtype.kind in "iu",
+}
 
 
 def _id_array(ids: Iterable[int]) -> IdArray:
@@ -431,6 +476,12 @@ def iter_batches(
     batch_size = check_int(batch_size, "batch_size", 1)
     if progress_callback is not None and not callable(progress_callback):
         raise TypeError("progress_callback must be callable")
+    if not isinstance(key_prefix, bytes):
+        raise TypeError(f"key_prefix must be bytes, got {type(key_prefix).__name__}")
+    if check_int(seed_words, "seed_words", 1) not in (1, 8):
+        raise ValueError(
+            f"seed_words must be 1 (DPA v0.2) or 8 (the whole digest), got {seed_words}"
+        )
     workers = _backend.check_workers(workers)
     _backend.resolve(backend)  # a bad or unavailable backend fails here, not mid-stream
     return _iter_batches(

@@ -13,6 +13,7 @@ The key forms are versioned contracts: they never change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .config import check_int
@@ -55,15 +56,27 @@ def elastic_scheme(base_seed: int, epoch: int) -> KeyScheme:
 
 def scheme_of(metadata: dict[str, Any]) -> KeyScheme:
     """The key scheme a file's metadata declares (``distributed_info`` for
-    rank-aware files, ``elastic_info`` for elastic ones, else plain)."""
+    rank-aware files, ``elastic_info`` for elastic ones, else plain).
+
+    TypeError when the metadata or a mode's entry is not a mapping, ValueError when
+    an entry lacks a field.
+    """
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"metadata must be a mapping, got {type(metadata).__name__}")
     elastic = metadata.get("elastic_info")
-    if elastic:
-        # As the writer and the reader do: a missing key_version means the first one.
-        version = elastic.get("key_version", ELASTIC_KEY_VERSION)
-        if version != ELASTIC_KEY_VERSION:
-            raise ValueError(f"unknown elastic key version {version!r}")
-        return elastic_scheme(elastic["base_seed"], elastic["epoch"])
     info = metadata.get("distributed_info")
-    if info:
-        return rank_scheme(info["base_seed"], info["rank"])
+    for name, entry in (("elastic_info", elastic), ("distributed_info", info)):
+        if entry and not isinstance(entry, Mapping):
+            raise TypeError(f"{name} must be a mapping, got {type(entry).__name__}")
+    try:
+        if elastic:
+            # As the writer and the reader do: a missing key_version means the first one.
+            version = elastic.get("key_version", ELASTIC_KEY_VERSION)
+            if version != ELASTIC_KEY_VERSION:
+                raise ValueError(f"unknown elastic key version {version!r}")
+            return elastic_scheme(elastic["base_seed"], elastic["epoch"])
+        if info:
+            return rank_scheme(info["base_seed"], info["rank"])
+    except KeyError as exc:
+        raise ValueError(f"the metadata's key scheme lacks {exc}") from None
     return PLAIN

@@ -53,7 +53,7 @@ def compute_statistics(params: Sequence[dict[str, Any]]) -> Statistics:
     for name in PARAM_NAMES:
         try:
             values = [float(record[name]) for record in records]
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, IndexError, OverflowError) as exc:
             raise ValueError(f"every record needs a numeric {name!r}: {exc}") from None
         if not values:
             out[name] = _empty()
@@ -110,6 +110,8 @@ class RunningStatistics:
 
     def update_batch(self, batch: ParamBatch) -> None:
         """Add every sample of a columnar batch."""
+        if not isinstance(batch, ParamBatch):
+            raise TypeError(f"expected a ParamBatch, got {type(batch).__name__}")
         if len(batch) == 0:
             return
         values = np.stack([getattr(batch, name) for name in PARAM_NAMES])
@@ -123,7 +125,7 @@ class RunningStatistics:
             values = np.array(
                 [[record[name] for record in records] for name in PARAM_NAMES], dtype=np.float64
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
             raise ValueError(f"every record needs the five numeric parameters: {exc}") from None
         self._merge(values)
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .config import PARAM_NAMES
-from .formats import DPAFileError, PathLike, read_augmentation_file
+from .formats import DPAFileError, PathLike, _brief, read_augmentation_file
 from .generate import ParamBatch, _generate
 from .keys import rank_scheme, scheme_of
 from .stats import RunningStatistics
@@ -58,10 +58,15 @@ def verify_augmentation_file(
 
     Every field is compared bit for bit. The report keeps the first
     ``max_mismatches`` mismatches and counts them all; a stored statistics block
-    that disagrees with the records is a problem too. ``progress(n)`` is called
-    with the number of records checked after each batch; ``workers`` threads share
-    the recomputation (native backend). With ``expected_ids``, the file must hold
-    exactly those sample ids, in that order (a problem names the first that differs).
+    that disagrees with the records is a problem too (count, min and max exactly,
+    mean and stdev to 1e-9 relative: their last bits depend on the batching), and so
+    are keys unknown where dpa keeps its own (the top level of a JSON file, a JSON
+    Lines end line, a Parquet summary: a damaged ``statistics`` key, say) and a dpa
+    file whose metadata declares no ``num_samples``.
+    ``progress(n)`` is called with the number of records checked after each batch;
+    ``workers`` threads share the recomputation (native backend). With
+    ``expected_ids``, the file must hold exactly those sample ids, in that order (a
+    problem names the first that differs).
 
     The keys come from the metadata: plain ids, rank-aware (``distributed_info``),
     elastic (``elastic_info``), or, in a merged rank-aware file
@@ -69,6 +74,8 @@ def verify_augmentation_file(
 
     Raises :class:`DPAFileError` when the file cannot be read at all.
     """
+    if expected_ids is not None and not isinstance(expected_ids, range):
+        raise TypeError(f"expected_ids must be a range or None, got {type(expected_ids).__name__}")
     file = read_augmentation_file(path)
     report = VerifyReport(str(file.path), file.format)
     config = file.config
@@ -108,6 +115,10 @@ def verify_augmentation_file(
         if progress is not None:
             progress(len(stored))
     ids_problem.finish(report, position)
+    if file.unknown_keys:
+        report.problems.append(f"unknown key(s) {', '.join(file.unknown_keys)} (damaged?)")
+    if "format_version" in file.metadata and file.num_samples is None:
+        report.problems.append("the metadata declares no num_samples (damaged?)")
     if file.statistics is not None and running.count:
         problem = _statistics_problem(file.statistics, running.result())
         if problem:
@@ -204,7 +215,19 @@ def _statistics_problem(stored: Any, actual: dict[str, Any]) -> str | None:
         for key in ("mean", "stdev", "min", "max", "count"):
             ours, theirs = entry.get(key), actual[name][key]
             if isinstance(ours, bool) or not isinstance(ours, int | float):
-                return f"statistics {name}.{key} is not a number: {ours!r}"
-            if not math.isclose(ours, theirs, rel_tol=1e-9, abs_tol=1e-12):
-                return f"statistics {name}.{key} = {ours!r} but the records give {theirs!r}"
+                return f"statistics {name}.{key} is not a number: {_brief(ours)}"
+            if key in _EXACT:
+                differs = ours != theirs
+            else:
+                try:
+                    differs = not math.isclose(ours, theirs, rel_tol=1e-9, abs_tol=1e-12)
+                except OverflowError:  # an int beyond the float range
+                    differs = True
+            if differs:
+                return f"statistics {name}.{key} = {_brief(ours)} but the records give {theirs!r}"
     return None
+
+
+#: Statistics that do not depend on how the records were batched: compared exactly.
+#: The mean's and stdev's last bits do, so they are compared to 1e-9 relative.
+_EXACT = ("count", "min", "max")

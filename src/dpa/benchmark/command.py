@@ -71,6 +71,8 @@ def _check(options: BenchOptions) -> None:
             raise ValueError("--plot needs matplotlib: pip install 'dpa[bench]'") from None
         if options.plot.is_dir():
             raise ValueError(f"{options.plot}: is a folder; give a .png file name")
+    if options.save is not None and options.save.is_dir():  # found before the suite runs
+        raise ValueError(f"{options.save}: is a folder; give a file name to save the run in")
 
 
 def _load(path: Path, what: str) -> BenchmarkRun:
