@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import dpa
 from dpa import (
     PARAM_NAMES,
     AugmentationConfig,
@@ -383,3 +384,35 @@ def test_rank_aware_file_from_v02_vectors(
         assert_clean(verify_augmentation_file(path), len(records))
         save_augmentation_chain(records, path, configs[name])
         assert verify_augmentation_file(path).mismatched_samples == len(records)
+
+
+def test_v02_statistics_block_without_count_verifies(tmp_path: Path) -> None:
+    """DPA v0.2 wrote mean, stdev, min and max per parameter (no count): such a
+    file verifies; a dpa file (``format_version``) must carry the count."""
+    records = dpa.generate_augmentation_chain(40)
+    stats = dpa.compute_statistics(records)
+    block = {
+        name: {k: v for k, v in entry.items() if k != "count"} for name, entry in stats.items()
+    }
+    metadata = {"version": "0.2.0", "config": dpa.AugmentationConfig().to_dict(), "num_samples": 40}
+    path = tmp_path / "v02.json"
+    path.write_text(
+        json.dumps({"metadata": metadata, "augmentations": records, "statistics": block})
+    )
+    assert dpa.verify_augmentation_file(path).problems == []
+    block["noise"]["max"] = stats["noise"]["max"] * 0.5
+    path.write_text(
+        json.dumps({"metadata": metadata, "augmentations": records, "statistics": block})
+    )
+    assert dpa.verify_augmentation_file(path).problems == [
+        f"statistics noise.max = {stats['noise']['max'] * 0.5!r} but the records give "
+        f"{stats['noise']['max']!r}"
+    ]
+    ours = tmp_path / "ours.json"
+    dpa.save_augmentation_chain(records, ours)
+    data = json.loads(ours.read_text())
+    del data["statistics"]["scale"]["count"]
+    ours.write_text(json.dumps(data))
+    assert dpa.verify_augmentation_file(ours).problems == [
+        "statistics scale.count is not a number: None"
+    ]

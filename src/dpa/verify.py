@@ -120,7 +120,8 @@ def verify_augmentation_file(
     if "format_version" in file.metadata and file.num_samples is None:
         report.problems.append("the metadata declares no num_samples (damaged?)")
     if file.statistics is not None and running.count:
-        problem = _statistics_problem(file.statistics, running.result())
+        ours = "format_version" in file.metadata  # v0.2's blocks have no count
+        problem = _statistics_problem(file.statistics, running.result(), require_count=ours)
         if problem:
             report.problems.append(problem)
     return report
@@ -205,7 +206,9 @@ def _compare(
                 report.mismatches.append(Mismatch(position + int(row), sample, name, ours, theirs))
 
 
-def _statistics_problem(stored: Any, actual: dict[str, Any]) -> str | None:
+def _statistics_problem(
+    stored: Any, actual: dict[str, Any], *, require_count: bool = True
+) -> str | None:
     if not isinstance(stored, dict):
         return "the statistics block is malformed"
     for name in PARAM_NAMES:
@@ -213,6 +216,8 @@ def _statistics_problem(stored: Any, actual: dict[str, Any]) -> str | None:
         if not isinstance(entry, dict):
             return f"the statistics block lacks {name!r}"
         for key in ("mean", "stdev", "min", "max", "count"):
+            if key == "count" and not require_count and key not in entry:
+                continue
             ours, theirs = entry.get(key), actual[name][key]
             if isinstance(ours, bool) or not isinstance(ours, int | float):
                 return f"statistics {name}.{key} is not a number: {_brief(ours)}"
