@@ -611,19 +611,24 @@ def _assess(
     return QualityReport(n, alpha, source, config, tuple(checks), histograms)
 
 
-def _float_columns(batches: Iterable[ParamBatch]) -> tuple[dict[str, FloatArray], Any, Any]:
-    """The five parameter columns, the ids and the seeds of batches, concatenated."""
-    parts: dict[str, list[Any]] = {name: [] for name in (*PARAM_NAMES, "sample_id", "seed")}
+def _float_columns(
+    batches: Iterable[ParamBatch], *, with_seeds: bool = True
+) -> tuple[dict[str, FloatArray], Any, Any]:
+    """The five parameter columns, the ids and (``with_seeds``) the seeds of batches,
+    concatenated; None for the seeds otherwise."""
+    wanted = (*PARAM_NAMES, "sample_id", *(("seed",) if with_seeds else ()))
+    parts: dict[str, list[Any]] = {name: [] for name in wanted}
     for batch in batches:
         for name in PARAM_NAMES:
             parts[name].append(np.asarray(getattr(batch, name), dtype=np.float64))
         parts["sample_id"].append(batch.sample_id)
-        parts["seed"].append(seeds_of(batch.hash))
+        if with_seeds:
+            parts["seed"].append(seeds_of(batch.hash))
     joined = {
         name: np.concatenate(chunks) if chunks else np.zeros(0) for name, chunks in parts.items()
     }
     ids = joined.pop("sample_id")
-    seeds = joined.pop("seed").astype(np.uint32)
+    seeds = joined.pop("seed").astype(np.uint32) if with_seeds else None
     return joined, ids, seeds
 
 
@@ -686,7 +691,7 @@ def check_quality(
             yield make(range(first, min(first + _CHUNK, start + n)))
 
     def floats(make: Callable[[range], ParamBatch]) -> dict[str, FloatArray]:
-        return _float_columns(chunks(make))[0]
+        return _float_columns(chunks(make), with_seeds=False)[0]
 
     options: dict[str, Any] = {"workers": workers, "backend": backend}
     columns, id_array, seeds = _float_columns(
