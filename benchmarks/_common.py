@@ -219,9 +219,9 @@ def usable_cpus() -> int | None:
 
 def native_missing() -> bool:
     """Whether the native kernel is not built; if so, say so on stderr."""
-    import dpa.backends
+    import dpa._backends
 
-    if dpa.backends.native_available():
+    if dpa._backends.native_available():
         return False
     from dpa import _kernel
 

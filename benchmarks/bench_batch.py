@@ -1,4 +1,4 @@
-"""Throughput of dpa.batch's four strategies against the batch API alone.
+"""Throughput of dpa._batch's four strategies against the batch API alone.
 
 One run, one process, measures samples per second over ids ``0 .. N-1`` (default
 10,000,000) of

@@ -50,7 +50,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dpa
-import dpa.backends
+import dpa._backends
 from _common import (
     ODD_IDS,
     compare_records,
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--backend",
-        choices=dpa.backends.BACKENDS,
+        choices=dpa._backends.BACKENDS,
         default="python",
         help="backend the APIs run on (default: python, the pure-Python per-sample path "
         "that --check is about)",
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--start-id must be >= 0")
 
     try:
-        dpa.backends.resolve(args.backend)
+        dpa._backends.resolve(args.backend)
     except RuntimeError as exc:  # native asked for where it is not built
         print(f"error: --{exc}", file=sys.stderr)
         return 2
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     BACKEND = args.backend
     # The streams take no backend argument: make it the default as well.
     os.environ["DPA_BACKEND"] = args.backend
-    dpa.backends.forget_default()
+    dpa._backends.forget_default()
 
     config = AugmentationConfig()
     initial_random_state = random.getstate()

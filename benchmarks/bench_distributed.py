@@ -4,7 +4,7 @@ Each process takes its share of ``--samples`` ids (:class:`dpa.DistributedRangeS
 as ``dpa generate --distributed`` does under torchrun) and generates it with the native
 kernel on one thread (``workers=1``), rank-aware keys by default (``--mode elastic`` for
 the elastic ones). With ``--write`` each process also writes its share as a Parquet
-shard (:func:`dpa.shards.write_shard`: the file, its SHA-256), into a temporary folder.
+shard (:func:`dpa._shards.write_shard`: the file, its SHA-256), into a temporary folder.
 
 The processes are started once (``multiprocessing``, spawn), import dpa and warm up, then
 wait for work; a run sends every process its range at once and its time is the wall
@@ -58,7 +58,6 @@ from _common import (
     usable_cpus,
     write_json,
 )
-from dpa.keys import elastic_scheme, rank_scheme
 
 MODES = ("rank_aware", "elastic")
 BASE_SEED = 12345
@@ -66,9 +65,9 @@ EPOCH = 1
 TARGET = 0.90
 
 
-def _scheme(mode: str, rank: int) -> tuple[bytes, int]:
-    return (
-        rank_scheme(BASE_SEED, rank) if mode == "rank_aware" else elastic_scheme(BASE_SEED, EPOCH)
+def _scheme(mode: str, rank: int, world_size: int) -> dpa.KeyScheme:
+    return dpa.scheme_for_mode(
+        mode, base_seed=BASE_SEED, rank=rank, world_size=world_size, epoch=EPOCH
     )
 
 
@@ -78,7 +77,7 @@ def _generate(job: dict[str, Any]) -> dict[str, Any]:
     lo, hi = dpa.DistributedRangeSplitter(total, world_size).get_rank_range(rank)
     began, cpu_began = time.monotonic(), time.process_time()
     if job.get("folder"):
-        from dpa.shards import write_shard
+        from dpa._shards import write_shard
 
         entry = write_shard(
             job["folder"], rank, world_size, total, mode=mode, base_seed=BASE_SEED,
@@ -86,11 +85,10 @@ def _generate(job: dict[str, Any]) -> dict[str, Any]:
         )  # fmt: skip
         count, hashes = entry["count"], None
     else:
-        prefix, words = _scheme(mode, rank)
+        scheme = _scheme(mode, rank, world_size)
         count, kept = 0, []
         for batch in dpa.iter_batches(
-            lo, hi, batch_size=job["batch_size"], key_prefix=prefix, seed_words=words,
-            workers=1, backend="native",
+            lo, hi, batch_size=job["batch_size"], scheme=scheme, workers=1, backend="native",
         ):  # fmt: skip
             count += len(batch)
             if job.get("keep"):

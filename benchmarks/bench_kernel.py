@@ -54,7 +54,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dpa
-import dpa.backends
+import dpa._backends
 from _common import (
     ODD_IDS,
     compare_records,
@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     features = dict(_dpa_kernel.features())
     # The per-sample native contender calls the API without backend=, as users do.
     os.environ["DPA_BACKEND"] = "native"
-    dpa.backends.forget_default()
+    dpa._backends.forget_default()
 
     config = AugmentationConfig(augmentation_depth=args.depth)
     initial_random_state = random.getstate()
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     timed_ids = list(range(args.start_id, args.start_id + args.verify))
     odd_ids = list(ODD_IDS)
     other = other_config()
-    split = 2 * getattr(dpa.backends, "_MIN_PER_WORKER", 4096) + 37
+    split = 2 * getattr(dpa._backends, "_MIN_PER_WORKER", 4096) + 37
     problems = (
         check_agreement(timed_ids, config)
         + check_agreement(odd_ids, config)

@@ -1,4 +1,4 @@
-"""dpa.batch: the four strategies, memory-aware sizing, adaptive feedback, metrics,
+"""dpa._batch: the four strategies, memory-aware sizing, adaptive feedback, metrics,
 and the CLI's batch sizing. Timing and memory are driven by fake clocks and fake RSS
 readings wherever the outcome would otherwise depend on the machine."""
 
@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dpa
-import dpa.io
+import dpa._io
 from dpa import (
     AugmentationConfig,
     BatchConfig,
@@ -39,13 +39,13 @@ from dpa import (
     iter_batches,
     memory_monitor,
 )
-from dpa.batch import (
+from dpa._batch import (
     DEFAULT_RANGE_BATCH_SIZE,
     DEFAULT_STREAM_BATCH_SIZE,
     batch_nbytes,
     get_memory_usage,
 )
-from dpa.cli import main
+from dpa._cli import main
 
 MIB = 1 << 20
 STRATEGIES = list(BatchStrategy)
@@ -409,7 +409,9 @@ def test_rank_aware_keys(strategy: BatchStrategy) -> None:
     merged = ParamBatch.concat(list(batches))
     order = np.argsort(merged.sample_id, kind="stable")
     merged = ParamBatch(**{k: v[order] for k, v in merged.columns().items()})
-    expected = ParamBatch.concat(list(iter_batches(10, 90, config, 1000, key_prefix=b"42:1:")))
+    expected = ParamBatch.concat(
+        list(iter_batches(10, 90, config, 1000, scheme=dpa.RankAwareScheme(42, 1, 2)))
+    )
     assert merged.equals(expected)
     assert merged.sample_id.tolist() == list(range(10, 90))
     assert not np.array_equal(merged.rotation, generate_batch(range(10, 90), config).rotation)
@@ -471,7 +473,7 @@ def test_memory_optimized_warns_once_when_past_the_budget_at_the_smallest_size(
 ) -> None:
     rss = FakeRSS()
     proc = processor("memory_optimized", max_memory_mb=1, min_batch_size=10, rss=rss)
-    with caplog.at_level(logging.WARNING, logger="dpa.batch"):
+    with caplog.at_level(logging.WARNING, logger="dpa._batch"):
         for batch in proc.process_range(0, 50_000):
             rss.value = 100 * MIB + 2 * MIB  # the consumer holds 2 MiB from now on
             assert len(batch) > 0
@@ -503,7 +505,7 @@ def test_memory_optimized_respects_min_and_max_batch_size() -> None:
 
 def test_memory_optimized_stream_measures_its_items() -> None:
     records = list(dpa.stream_augmentation_range(0, 60_000))
-    from dpa.batch import _item_bytes
+    from dpa._batch import _item_bytes
 
     per_item = _item_bytes(records[0])
     assert per_item > 300  # a dict, five floats, a str, an int, a list slot: measured
@@ -826,25 +828,25 @@ def test_batch_nbytes() -> None:
 def test_cli_sizes_batches_through_dpa_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dpa.batch
+    import dpa._batch
 
     asked: list[float] = []
-    real = dpa.batch.MemoryAwareBatcher.calculate_optimal_batch_size
+    real = dpa._batch.MemoryAwareBatcher.calculate_optimal_batch_size
 
     def spy(self: MemoryAwareBatcher, sample_size_bytes: float, **kwargs: Any) -> int:
         asked.append(sample_size_bytes)
         return real(self, sample_size_bytes, **kwargs)
 
     sizes: list[int] = []
-    real_iter = dpa.io.iter_batches
+    real_iter = dpa._io.iter_batches
 
     def recording(*args: Any, **kwargs: Any) -> Iterator[ParamBatch]:
         for batch in real_iter(*args, **kwargs):
             sizes.append(len(batch))
             yield batch
 
-    monkeypatch.setattr(dpa.batch.MemoryAwareBatcher, "calculate_optimal_batch_size", spy)
-    monkeypatch.setattr(dpa.io, "iter_batches", recording)
+    monkeypatch.setattr(dpa._batch.MemoryAwareBatcher, "calculate_optimal_batch_size", spy)
+    monkeypatch.setattr(dpa._io, "iter_batches", recording)
     target = tmp_path / "p.jsonl"
     assert main(["generate", "-n", "5000", "-o", str(target), "-q", "--max-memory-mb", "1"]) == 0
     assert len(asked) == 1 and asked[0] > 3 * SAMPLE_BYTES  # measured, text included
@@ -867,7 +869,7 @@ def test_cli_rejects_a_bad_memory_limit(
 
 
 def test_cli_parquet_batches_are_larger_per_megabyte_than_text() -> None:
-    from dpa.cli import _memory_batch_size
+    from dpa._cli import _memory_batch_size
 
     config = AugmentationConfig()
     parquet = _memory_batch_size("parquet", config, 64)

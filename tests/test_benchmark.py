@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dpa.backends import native_available
+from dpa._backends import native_available
+from dpa._cli import main
 from dpa.benchmark import (
     BenchmarkConfig,
     BenchmarkResult,
@@ -41,7 +42,6 @@ from dpa.benchmark import (
 )
 from dpa.benchmark.regression import IMPROVEMENT, MISSING, NO_BASELINE, NO_CHANGE, REGRESSION
 from dpa.benchmark.results import _t_quantile_approx, t_quantile
-from dpa.cli import main
 
 DPA = [sys.executable, "-m", "dpa"]
 
@@ -503,7 +503,7 @@ def test_import_dpa_benchmark_stays_light() -> None:
         "import json, sys\n"
         "import dpa\n"
         "light = 'dpa.benchmark' not in sys.modules\n"
-        "import dpa.benchmark, dpa.cli\n"
+        "import dpa.benchmark, dpa._cli\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in ('scipy', 'matplotlib')]\n"
         "print(json.dumps([light, heavy]))\n"
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dpa import _kernel
-from dpa.backends import native_available
+from dpa._backends import native_available
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dpa
-from dpa.cli import main
-from dpa.io import partial_path
+from dpa._cli import main
+from dpa._io import partial_path
 
 DPA = [sys.executable, "-m", "dpa"]
 
@@ -202,10 +202,10 @@ def test_verify_fails_on_truncated_file(tmp_path: Path, capsys: pytest.CaptureFi
 def test_resume_continues_interrupted_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dpa.io
+    import dpa._io
 
     target = tmp_path / "r.parquet"
-    real_iter = dpa.io.iter_batches
+    real_iter = dpa._io.iter_batches
 
     def interrupted(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         for index, batch in enumerate(real_iter(*args, **kwargs)):  # type: ignore[arg-type]
@@ -213,11 +213,11 @@ def test_resume_continues_interrupted_output(
                 raise KeyboardInterrupt
             yield batch
 
-    monkeypatch.setattr(dpa.io, "iter_batches", interrupted)
+    monkeypatch.setattr(dpa._io, "iter_batches", interrupted)
     assert main(["generate", "-n", "1000", "-o", str(target), "--batch-size", "100"]) == 130
     assert "--resume" in capsys.readouterr().err
     assert not target.exists() and partial_path(target).exists()
-    monkeypatch.setattr(dpa.io, "iter_batches", real_iter)
+    monkeypatch.setattr(dpa._io, "iter_batches", real_iter)
 
     code, _, err = run(capsys, "generate", "-n", "1000", "-o", str(target), "--resume")
     assert code == 0, err

@@ -25,7 +25,6 @@ from dpa import (
     AugmentationConfig,
     compute_statistics,
     compute_streaming_statistics,
-    core,
     fib,
     gen_augmentation_params,
     gen_augmentation_seed,
@@ -36,7 +35,10 @@ from dpa import (
     stream_augmentation_chain,
     stream_augmentation_range,
 )
-from dpa.core import params_for_key, seed_from_hash
+from dpa import (
+    _core as core,
+)
+from dpa._core import params_for_key, seed_from_hash
 from strategies import sample_ids
 from strategies import valid_configs as _valid_configs
 

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 
 import dpa
 from dpa import PARAM_NAMES, AugmentationConfig, DPAFileError
-from dpa.cli import main
+from dpa._cli import main
 
 N = 20
 CONFIG = AugmentationConfig(rotation_range=(-20, 20), noise_range=(0, 0.25), augmentation_depth=3)

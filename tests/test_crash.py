@@ -32,10 +32,10 @@ import pytest
 
 import dpa
 from dpa import AugmentationWriter, generate_batch
-from dpa.cli import main
-from dpa.formats import _ParquetSink, _TextSink
-from dpa.io import _PartsSink, partial_path, write_range
-from dpa.shards import MANIFEST_NAME
+from dpa._cli import main
+from dpa._formats import _ParquetSink, _TextSink
+from dpa._io import _PartsSink, partial_path, write_range
+from dpa._shards import MANIFEST_NAME
 
 DPA = [sys.executable, "-m", "dpa"]
 BATCH = 1000
@@ -51,8 +51,8 @@ HANG = 300  # seconds: only a hung child takes this long
 #: output into place: argv[1] is that output, argv[2] a file it creates when held.
 HELD_AT_RENAME = """
 import os, sys, time
-import dpa.io
-from dpa.cli import main
+import dpa._io
+from dpa._cli import main
 
 held, marker = os.path.abspath(sys.argv[1]), sys.argv[2]
 
@@ -67,7 +67,7 @@ class HeldOS:
                 time.sleep(3600)
         os.replace(src, dst)
 
-dpa.io.os = HeldOS()
+dpa._io.os = HeldOS()
 sys.exit(main(sys.argv[3:]))
 """
 

@@ -1,4 +1,4 @@
-"""dpa.distributed: the rank-aware mode (bit-exact with DPA v0.2), the elastic mode,
+"""dpa._distributed: the rank-aware mode (bit-exact with DPA v0.2), the elastic mode,
 range splitting, rank detection, and the files each mode writes.
 
 The rank-aware mode keys a sample by ``(base_seed, rank, sample_id)``; the elastic
@@ -48,8 +48,8 @@ from dpa import (
     stream_elastic_augmentation_range,
     verify_augmentation_file,
 )
-from dpa.backends import native_available
-from dpa.formats import FORMATS
+from dpa._backends import native_available
+from dpa._formats import FORMATS
 
 ELASTIC_PATH = Path(__file__).parent / "data" / "elastic-known-answers.json"
 REQUIRED = os.environ.get("DPA_REQUIRE_NATIVE") == "1"
@@ -1037,7 +1037,7 @@ def test_detect_an_initialized_torch_process_group(
 def test_import_does_not_import_torch() -> None:
     code = (
         "import sys\n"
-        "import dpa.distributed as d\n"
+        "import dpa._distributed as d\n"
         "d.detect_distributed_context()\n"
         "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
     )

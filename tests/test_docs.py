@@ -8,7 +8,7 @@ sharing one namespace (and one folder), like a notebook:
   the page shows (``...`` matches anything);
 - ```` ```console ```` blocks are shell sessions: each ``$ command`` runs in bash
   (with this interpreter's ``dpa`` first on ``PATH``; a plain ``dpa ...`` command
-  runs in this process, through ``dpa.cli.main``) and its output, stdout and stderr
+  runs in this process, through ``dpa._cli.main``) and its output, stdout and stderr
   together, must be the lines that follow it (``...`` matches anything);
   ``$ echo $?`` shows the previous command's exit status.
 
@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 import dpa
-from dpa.cli import main
+from dpa._cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

@@ -1,4 +1,4 @@
-"""Reading parameter files (dpa.formats): format detection, v0.2 compatibility,
+"""Reading parameter files (dpa._formats): format detection, v0.2 compatibility,
 Parquet id columns, and rejection of every kind of damaged file with a
 DPAFileError that names the file and the problem."""
 
@@ -25,7 +25,7 @@ from dpa import (
     read_augmentation_file,
     save_augmentation_chain,
 )
-from dpa.formats import FORMATS, detect_format
+from dpa._formats import FORMATS, detect_format
 
 N = 40
 

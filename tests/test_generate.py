@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import dpa
 from dpa import (
     PARAM_NAMES,
     AugmentationConfig,
@@ -24,7 +25,8 @@ from dpa import (
     stream_augmentation_chain,
     stream_augmentation_range,
 )
-from dpa.generate import DEFAULT_BLOCK
+from dpa._generate import DEFAULT_BLOCK
+from dpa._keys import ElasticScheme, RankAwareScheme
 
 COLUMNS = ["sample_id", *PARAM_NAMES, "hash"]
 
@@ -330,19 +332,47 @@ def test_iter_batches() -> None:
     assert list(iter_batches(4, 4)) == []
 
 
-def test_iter_batches_with_key_prefix_matches_distributed_vectors(
+def test_iter_batches_with_a_rank_scheme_matches_distributed_vectors(
     vectors: dict[str, Any], configs: dict[str, AugmentationConfig]
 ) -> None:
     for vector in vectors["distributed"]:
-        prefix = f"{vector['base_seed']}:{vector['rank']}:".encode()
+        scheme = RankAwareScheme(vector["base_seed"], vector["rank"], vector["rank"] + 1)
         sample_id = vector["sample_id"]
         config = configs[vector["config"]]
-        (batch,) = iter_batches(sample_id, sample_id + 1, config, key_prefix=prefix)
+        (batch,) = iter_batches(sample_id, sample_id + 1, config, scheme=scheme)
         record = batch[0]
         assert record.pop("sample_id") == sample_id
         expected = dict(vector["params"])
         del expected["rank"]
         assert record == expected
+
+
+def test_iter_batches_raw_key_arguments_are_deprecated_but_give_the_same_numbers() -> None:
+    scheme = RankAwareScheme(42, 1, 2)
+    with pytest.warns(DeprecationWarning, match="scheme="):
+        (old,) = iter_batches(0, 5, key_prefix=b"42:1:")
+    (new,) = iter_batches(0, 5, scheme=scheme)
+    assert old.equals(new)
+    with pytest.raises(ValueError, match="not both"), pytest.warns(DeprecationWarning):
+        iter_batches(0, 5, scheme=scheme, seed_words=8)
+
+
+@pytest.mark.parametrize("backend", ["native", "python"])
+def test_one_entry_point_for_every_scheme(backend: str) -> None:
+    if backend == "native" and dpa.backend() != "native":
+        pytest.skip("native kernel not built")
+    ids = [0, 5, 2**64 + 3]
+    for scheme in (None, RankAwareScheme(3, 1, 2), ElasticScheme(4, 5)):
+        batch = generate_batch(ids, scheme=scheme, backend=backend)
+        fields = {} if scheme is None else scheme.record_fields
+        for row, sample_id in enumerate(ids):
+            one = gen_augmentation_params(sample_id, scheme=scheme, backend=backend)
+            row_values = {k: v for k, v in batch[row].items() if k != "sample_id"}
+            assert one == {**row_values, **fields}
+        streamed = list(dpa.stream_augmentation_range(0, 3, scheme=scheme))
+        assert [r.get("rank") for r in streamed] == [fields.get("rank")] * 3
+    with pytest.raises(TypeError, match="KeyScheme"):
+        generate_batch(ids, scheme="elastic")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ for the exceptions named in ``ENTRIES`` (plain records doing float arithmetic). 
 test fails when a public name
 has no entry, or an entry misses a parameter.
 
-The ``dpa`` command gets arbitrary argument lists (through ``dpa.cli.main`` and
+The ``dpa`` command gets arbitrary argument lists (through ``dpa._cli.main`` and
 click's ``CliRunner``), built from each command's own options: exit status 0, 1 or
 2 only, never a traceback, an error on one line. The inputs tried are counted in the
 terminal summary.
@@ -69,29 +69,30 @@ from dpa import (
     StreamingProgress,
     VerifyReport,
     generate_batch,
-    quality,
 )
-from dpa import core as dpa_core
-from dpa.batch import BatchProcessingError, InvalidBatchConfigError
-from dpa.cli import cli, main
-from dpa.formats import AugmentationFile, DPAFileError
-from dpa.verify import Mismatch
+from dpa import _core as dpa_core
+from dpa import _quality as quality
+from dpa._batch import BatchProcessingError, InvalidBatchConfigError
+from dpa._cli import cli, main
+from dpa._formats import AugmentationFile, DPAFileError
+from dpa._keys import ElasticScheme
+from dpa._verify import Mismatch
 
 #: The modules whose ``__all__`` the table must cover.
 MODULES = [
     "dpa",
-    "dpa.backends",
-    "dpa.batch",
-    "dpa.config",
-    "dpa.core",
-    "dpa.distributed",
-    "dpa.formats",
-    "dpa.generate",
-    "dpa.io",
-    "dpa.keys",
-    "dpa.quality",
-    "dpa.stats",
-    "dpa.verify",
+    "dpa._backends",
+    "dpa._batch",
+    "dpa._config",
+    "dpa._core",
+    "dpa._distributed",
+    "dpa._formats",
+    "dpa._generate",
+    "dpa._io",
+    "dpa._keys",
+    "dpa._quality",
+    "dpa._stats",
+    "dpa._verify",
 ]
 
 #: Public names that are data or type aliases, not callables: nothing to call.
@@ -99,17 +100,18 @@ DATA = {
     "dpa.__version__",
     "dpa.PARAM_NAMES",
     "dpa.PRESETS",
-    "dpa.backends.BACKENDS",
-    "dpa.batch.DEFAULT_RANGE_BATCH_SIZE",
-    "dpa.batch.DEFAULT_STREAM_BATCH_SIZE",
-    "dpa.batch.DEFAULT_TARGET_BATCH_MS",
-    "dpa.formats.FORMATS",
-    "dpa.generate.ProgressCallback",
-    "dpa.keys.ELASTIC_KEY_VERSION",
-    "dpa.keys.KeyScheme",
-    "dpa.quality.ALPHA",
-    "dpa.quality.BINS",
-    "dpa.quality.COVERAGE_GAP",
+    "dpa._backends.BACKENDS",
+    "dpa._batch.DEFAULT_RANGE_BATCH_SIZE",
+    "dpa._batch.DEFAULT_STREAM_BATCH_SIZE",
+    "dpa._batch.DEFAULT_TARGET_BATCH_MS",
+    "dpa._formats.FORMATS",
+    "dpa._generate.ProgressCallback",
+    "dpa._keys.ELASTIC_KEY_VERSION",
+    "dpa._keys.KeyScheme",
+    "dpa._keys.MODES",
+    "dpa._quality.ALPHA",
+    "dpa._quality.BINS",
+    "dpa._quality.COVERAGE_GAP",
 }
 
 SMALL_CONFIG = AugmentationConfig(augmentation_depth=2)
@@ -489,17 +491,23 @@ ENTRIES: list[Entry] = [
     Entry("core.seed_from_hash", dpa_core.seed_from_hash, {"hex_digest": GOOD_HASH}),
     # backends
     Entry("backend", dpa.backend),
-    Entry("backends.native_available", dpa.backends.native_available),
+    Entry("backends.native_available", dpa._backends.native_available),
     # generate
     Entry(
         "gen_augmentation_params",
         dpa.gen_augmentation_params,
-        {"seed_id": 0, "config": SMALL_CONFIG, "backend": None},
+        {"seed_id": 0, "config": SMALL_CONFIG, "backend": None, "scheme": ElasticScheme(1, 2)},
     ),
     Entry(
         "generate_batch",
         dpa.generate_batch,
-        {"ids": range(3), "config": SMALL_CONFIG, "workers": 1, "backend": None},
+        {
+            "ids": range(3),
+            "config": SMALL_CONFIG,
+            "workers": 1,
+            "backend": None,
+            "scheme": ElasticScheme(1, 2),
+        },
     ),
     Entry(
         "iter_batches",
@@ -510,10 +518,11 @@ ENTRIES: list[Entry] = [
             "config": SMALL_CONFIG,
             "batch_size": 2,
             "progress_callback": None,
-            "key_prefix": b"",
-            "seed_words": 1,
+            "key_prefix": None,
+            "seed_words": None,
             "workers": 1,
             "backend": None,
+            "scheme": ElasticScheme(1, 2),
         },
     ),
     Entry(
@@ -525,6 +534,7 @@ ENTRIES: list[Entry] = [
             "config": SMALL_CONFIG,
             "chunk_size": None,
             "progress_callback": None,
+            "scheme": ElasticScheme(1, 2),
         },
     ),
     Entry(
@@ -738,9 +748,27 @@ ENTRIES: list[Entry] = [
     ),
     Entry("detect_distributed_context", dpa.detect_distributed_context, {"environ": {}}),
     # keys
-    Entry("keys.rank_scheme", dpa.keys.rank_scheme, {"base_seed": 0, "rank": 0}),
-    Entry("keys.elastic_scheme", dpa.keys.elastic_scheme, {"base_seed": 0, "epoch": 0}),
-    Entry("keys.scheme_of", dpa.keys.scheme_of, {"metadata": {}}),
+    Entry(
+        "keys.RankAwareScheme",
+        dpa._keys.RankAwareScheme,
+        {"base_seed": 0, "rank": 0, "world_size": 1},
+    ),
+    Entry("keys.ElasticScheme", dpa._keys.ElasticScheme, {"base_seed": 0, "epoch": 0}),
+    Entry(
+        "keys.scheme_for_mode",
+        dpa._keys.scheme_for_mode,
+        {"mode": "rank_aware", "base_seed": 0, "rank": 0, "world_size": 1, "epoch": 0},
+    ),
+    Entry("keys.PlainScheme", dpa._keys.PlainScheme, {}, after=lambda s: s.key(5)),
+    Entry(
+        "keys.PerRecordRankScheme",
+        dpa._keys.PerRecordRankScheme,
+        {"base_seed": 0, "world_size": 2},
+        after=lambda s: s.for_rank(1).key(3),
+    ),
+    Entry("DPAError", dpa.DPAError, {}),
+    Entry("ShardError", dpa.ShardError, {}),
+    Entry("keys.scheme_from_metadata", dpa._keys.scheme_from_metadata, {"metadata": {}}),
     # batch
     Entry(
         "BatchConfig",
@@ -801,6 +829,7 @@ ENTRIES: list[Entry] = [
             "epoch": None,
             "workers": 1,
             "backend": None,
+            "scheme": ElasticScheme(1, 2),
         },
         call=lambda **kw: BatchProcessor(
             "round_robin", BatchConfig("round_robin", batch_size=2, num_lanes=2)
@@ -826,7 +855,7 @@ ENTRIES: list[Entry] = [
         allowed=RECORD_ERRORS,
     ),
     Entry("MemoryInfo.current", MemoryInfo.current),
-    Entry("batch.get_memory_usage", dpa.batch.get_memory_usage),
+    Entry("batch.get_memory_usage", dpa._batch.get_memory_usage),
     Entry(
         "MemoryMonitor",
         MemoryMonitor,
@@ -843,7 +872,7 @@ ENTRIES: list[Entry] = [
     ),
     Entry(
         "batch.batch_nbytes",
-        dpa.batch.batch_nbytes,
+        dpa._batch.batch_nbytes,
         {"batch": Fresh(lambda: generate_batch(range(2)))},
     ),
     Entry("InvalidBatchConfigError", InvalidBatchConfigError, call=InvalidBatchConfigError),
@@ -964,7 +993,7 @@ ENTRIES: list[Entry] = [
     ),
     # formats, io, verify
     Entry("DPAFileError", DPAFileError, {"path": "x.json", "problem": "bad"}, after=str),
-    Entry("formats.detect_format", dpa.formats.detect_format, {"path": "x.json", "format": None}),
+    Entry("formats.detect_format", dpa._formats.detect_format, {"path": "x.json", "format": None}),
     Entry(
         "read_augmentation_file",
         dpa.read_augmentation_file,
@@ -1015,6 +1044,7 @@ ENTRIES: list[Entry] = [
             "format": None,
             "distributed_info": None,
             "elastic_info": None,
+            "scheme": ElasticScheme(1, 2),
         },
         allowed=PATH_ERRORS,
     ),
@@ -1029,6 +1059,7 @@ ENTRIES: list[Entry] = [
             "format": None,
             "distributed_info": None,
             "elastic_info": None,
+            "scheme": ElasticScheme(1, 2),
         },
         allowed=PATH_ERRORS,
     ),
@@ -1045,6 +1076,7 @@ ENTRIES: list[Entry] = [
             "extra_metadata": None,
             "resumable": False,
             "resume": False,
+            "scheme": ElasticScheme(1, 2),
         },
         allowed=PATH_ERRORS,
         after=_abort,
@@ -1056,16 +1088,16 @@ ENTRIES: list[Entry] = [
         call=_write_and_abort,
         allowed=PATH_ERRORS,
     ),
-    Entry("io.partial_path", dpa.io.partial_path, {"path": "x.jsonl"}, allowed=PATH_ERRORS),
+    Entry("io.partial_path", dpa._io.partial_path, {"path": "x.jsonl"}, allowed=PATH_ERRORS),
     Entry(
         "io.write_atomic",
-        dpa.io.write_atomic,
+        dpa._io.write_atomic,
         {"path": "atomic.txt", "data": b"x"},
         allowed=PATH_ERRORS,
     ),
     Entry(
         "io.write_range",
-        dpa.io.write_range,
+        dpa._io.write_range,
         {
             "path": "range.jsonl",
             "start_id": 0,
@@ -1081,6 +1113,7 @@ ENTRIES: list[Entry] = [
             "distributed_info": None,
             "elastic_info": None,
             "extra_metadata": None,
+            "scheme": ElasticScheme(1, 2),
         },
         small=frozenset({"end_id"}),
         allowed=PATH_ERRORS,
@@ -1220,7 +1253,7 @@ def test_hostile_argument(
 
 #: Options whose int is a count of work (samples, tiles, threads, chain steps): small.
 COUNT_OPTIONS = {"-n", "--num-samples", "--n", "--num", "--tile", "--depth", "--workers"}
-#: What ``dpa.cli.main`` turns into exit status 2, and so what the click group may raise.
+#: What ``dpa._cli.main`` turns into exit status 2, and so what the click group may raise.
 MAIN_HANDLES = (OSError, ValueError, TypeError, RuntimeError)
 
 _INT_TOKENS = ["0", "1", "2", "3", "7", "-1", "-0", "+5", " 4", "1_000", "0x10", "1.5", "nan"]
@@ -1443,20 +1476,20 @@ def test_a_batch_checks_its_columns() -> None:
     with pytest.raises(TypeError, match="sequence of ParamBatch"):
         ParamBatch.concat([batch, "x"])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="ParamBatch"):
-        dpa.batch.batch_nbytes(batch.to_dicts())  # type: ignore[arg-type]
+        dpa._batch.batch_nbytes(batch.to_dicts())  # type: ignore[arg-type]
 
 
 def test_key_schemes_are_checked() -> None:
-    with pytest.raises(ValueError, match="seed_words"):
+    with pytest.raises(ValueError, match="seed_words"), pytest.warns(DeprecationWarning):
         dpa.iter_batches(0, 3, seed_words=2**70)
-    with pytest.raises(ValueError, match="seed_words"):
+    with pytest.raises(ValueError, match="seed_words"), pytest.warns(DeprecationWarning):
         dpa.iter_batches(0, 3, seed_words=3)  # the reference would take it as 8
-    with pytest.raises(TypeError, match="key_prefix"):
+    with pytest.raises(TypeError, match="key_prefix"), pytest.warns(DeprecationWarning):
         dpa.iter_batches(0, 3, key_prefix="1:2:")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="mapping"):
-        dpa.keys.scheme_of({"elastic_info": 5})
-    with pytest.raises(ValueError, match="lacks"):
-        dpa.keys.scheme_of({"distributed_info": {"rank": 0}})
+        dpa.scheme_from_metadata({"elastic_info": 5})
+    with pytest.raises(ValueError, match="base_seed"):
+        dpa.scheme_from_metadata({"distributed_info": {"rank": 0}})
     with pytest.raises(TypeError, match="config"):
         dpa_core.params_for_key(b"1", "mild")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="str"):
@@ -1498,7 +1531,7 @@ def test_bad_arguments_of_file_functions(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="batch_size"):
         list(dpa.read_augmentation_file(path).iter_batches(0))
     with pytest.raises(TypeError, match="end_id"):
-        dpa.io.write_range(tmp_path / "r.jsonl", 0, decimal.Decimal("NaN"))  # type: ignore[arg-type]
+        dpa._io.write_range(tmp_path / "r.jsonl", 0, decimal.Decimal("NaN"))  # type: ignore[arg-type]
     assert not (tmp_path / "r.jsonl").exists()
 
 
@@ -1540,17 +1573,17 @@ def test_json_numbers_too_long_for_int_are_a_file_error(tmp_path: Path) -> None:
 @pytest.fixture(params=["native", "python"])
 def default_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """Every API on one backend, chosen as DPA_BACKEND chooses it."""
-    if request.param == "native" and not dpa.backends.native_available():
+    if request.param == "native" and not dpa._backends.native_available():
         pytest.skip("native kernel not built")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DPA_BACKEND", request.param)
-        dpa.backends.forget_default()
+        dpa._backends.forget_default()
         try:
             assert dpa.backend() == request.param
             yield request.param
         finally:
             patch.undo()
-            dpa.backends.forget_default()
+            dpa._backends.forget_default()
 
 
 DEPTH_1000 = AugmentationConfig(augmentation_depth=1000)
@@ -1630,7 +1663,7 @@ def test_huge_ids_through_files_and_verify(
     run = range(2**200, 2**200 + 3)
     elastic = tmp_path / f"run.{fmt}"
     info = {"base_seed": 2**80, "epoch": 1}
-    dpa.io.write_range(elastic, run.start, run.stop, config, elastic_info=info, batch_size=2)
+    dpa._io.write_range(elastic, run.start, run.stop, config, elastic_info=info, batch_size=2)
     assert dpa.load_augmentation_chain(elastic) == _dicts(
         dpa.generate_elastic_batch(run, config, 2**80, 1)
     )

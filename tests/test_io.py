@@ -1,4 +1,4 @@
-"""Saving and loading parameter files (dpa.io): exact round trips, metadata,
+"""Saving and loading parameter files (dpa._io): exact round trips, metadata,
 atomic writes, resumable writes, and constant-memory streaming."""
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from dpa import (
     stream_augmentation_chain,
     verify_augmentation_file,
 )
-from dpa.formats import FORMATS
-from dpa.io import partial_path, write_range
+from dpa._formats import FORMATS
+from dpa._io import partial_path, write_range
 
 # --- helpers --------------------------------------------------------------------------
 

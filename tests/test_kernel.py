@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 import dpa
 from dpa import PARAM_NAMES, AugmentationConfig, ParamBatch, backends, core, generate_batch
+from dpa._generate import _check_ids, _generate, _RawScheme
 from dpa._kernel import KERNEL
-from dpa.generate import _check_ids, _generate
 from strategies import valid_configs
 
 REQUIRED = os.environ.get("DPA_REQUIRE_NATIVE") == "1"
@@ -57,8 +57,9 @@ def both(ids: object, config: AugmentationConfig | None = None, prefix: bytes = 
     """The same batch from each backend."""
     values, column = _check_ids(ids)
     config = config or AugmentationConfig()
-    native = _generate(values, column, config, prefix, backend="native", **kw)
-    python = _generate(values, column, config, prefix, backend="python")
+    scheme = _RawScheme(prefix, 1)  # any prefix, even one no scheme object would make
+    native = _generate(values, column, config, scheme, backend="native", **kw)
+    python = _generate(values, column, config, scheme, backend="python")
     return native, python
 
 

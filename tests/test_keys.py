@@ -1,4 +1,4 @@
-"""The key strings of each mode (dpa.keys): versioned contracts, checked against a
+"""The key strings of each mode (dpa._keys): versioned contracts, checked against a
 plain inline implementation of their definitions, and the mode a file declares."""
 
 from __future__ import annotations
@@ -15,12 +15,17 @@ from hypothesis import strategies as st
 from dpa import (
     PARAM_NAMES,
     AugmentationConfig,
+    ElasticScheme,
+    PerRecordRankScheme,
+    PlainScheme,
+    RankAwareScheme,
     gen_augmentation_params,
     gen_distributed_augmentation_params,
     gen_elastic_augmentation_params,
+    scheme_from_metadata,
 )
-from dpa.backends import native_available
-from dpa.keys import ELASTIC_KEY_VERSION, PLAIN, elastic_scheme, rank_scheme, scheme_of
+from dpa._backends import native_available
+from dpa._keys import ELASTIC_KEY_VERSION, PLAIN, scheme_for_mode
 from strategies import sample_ids, valid_configs
 
 REQUIRED = os.environ.get("DPA_REQUIRE_NATIVE") == "1"
@@ -66,19 +71,61 @@ def test_elastic_key_version_is_the_first_one() -> None:
 
 
 def test_plain_scheme_is_dpa_v02() -> None:
-    assert PLAIN == (b"", 1)
+    assert (PLAIN.key_prefix, PLAIN.seed_words, PLAIN.mode) == (b"", 1, "plain")
+    assert PlainScheme() == PLAIN and PLAIN.key(123) == "123"
+    assert PLAIN.to_metadata() == {} and PLAIN.record_fields == {}
 
 
 @given(base_seed=seeds, rank=st.integers(min_value=0, max_value=2**40))
 def test_rank_scheme_is_the_v02_prefix(base_seed: int, rank: int) -> None:
-    assert rank_scheme(base_seed, rank) == (f"{base_seed}:{rank}:".encode(), 1)
+    scheme = RankAwareScheme(base_seed, rank, world_size=rank + 1)
+    assert (scheme.key_prefix, scheme.seed_words) == (f"{base_seed}:{rank}:".encode(), 1)
+    assert scheme.key(7) == f"{base_seed}:{rank}:7" and scheme.record_fields == {"rank": rank}
 
 
 @given(base_seed=seeds, epoch=seeds)
 def test_elastic_scheme_is_versioned_and_seeds_from_the_whole_digest(
     base_seed: int, epoch: int
 ) -> None:
-    assert elastic_scheme(base_seed, epoch) == (f"dpa-elastic-v1:{base_seed}:{epoch}:".encode(), 8)
+    scheme = ElasticScheme(base_seed, epoch)
+    assert (scheme.key_prefix, scheme.seed_words) == (
+        f"dpa-elastic-v1:{base_seed}:{epoch}:".encode(),
+        8,
+    )
+
+
+def test_schemes_are_frozen_hashable_values() -> None:
+    a, b = ElasticScheme(1, 2), ElasticScheme(base_seed=1, epoch=2)
+    assert a == b and hash(a) == hash(b) and a != ElasticScheme(1, 3)
+    assert RankAwareScheme(1, 0, 2) != RankAwareScheme(1, 0, 3)  # the world size is recorded
+    with pytest.raises(AttributeError):
+        a.epoch = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "scheme",
+    [PLAIN, RankAwareScheme(3, 1, 4), ElasticScheme(5, 6), PerRecordRankScheme(7, 2)],
+)
+def test_schemes_round_trip_through_metadata(scheme: Any) -> None:
+    assert scheme_from_metadata(scheme.to_metadata()) == scheme
+
+
+def test_scheme_for_mode_names_each_mode() -> None:
+    assert scheme_for_mode("plain") is PLAIN
+    assert scheme_for_mode("rank_aware", base_seed=1, rank=2, world_size=3) == RankAwareScheme(
+        1, 2, 3
+    )
+    assert scheme_for_mode("elastic", base_seed=1, epoch=2) == ElasticScheme(1, 2)
+    with pytest.raises(ValueError, match="unknown mode 'other'"):
+        scheme_for_mode("other")
+
+
+def test_a_rank_must_be_below_the_world_size() -> None:
+    with pytest.raises(ValueError, match=r"rank must be < world_size, got rank=4, world_size=4"):
+        RankAwareScheme(0, 4, 4)
+    with pytest.raises(ValueError, match="its own rank"):
+        PerRecordRankScheme(0, 2).key_prefix  # noqa: B018
+    assert PerRecordRankScheme(0, 2).for_rank(1) == RankAwareScheme(0, 1, 2)
 
 
 @given(sample_id=sample_ids, config=valid_configs(max_depth=12))
@@ -123,9 +170,9 @@ def test_elastic_values_are_the_chain_of_the_elastic_key(
 )
 @pytest.mark.parametrize("name", ["base_seed", "rank"])
 def test_rank_scheme_rejects_bad_numbers(name: str, value: Any, error: type[Exception]) -> None:
-    args = {"base_seed": 0, "rank": 0, name: value}
+    args = {"base_seed": 0, "rank": 0, "world_size": 2**80, name: value}
     with pytest.raises(error, match=name):
-        rank_scheme(**args)
+        RankAwareScheme(**args)
 
 
 @pytest.mark.parametrize(
@@ -136,7 +183,7 @@ def test_rank_scheme_rejects_bad_numbers(name: str, value: Any, error: type[Exce
 def test_elastic_scheme_rejects_bad_numbers(name: str, value: Any, error: type[Exception]) -> None:
     args = {"base_seed": 0, "epoch": 0, name: value}
     with pytest.raises(error, match=name):
-        elastic_scheme(**args)
+        ElasticScheme(**args)
 
 
 # --- the mode a file's metadata declares ----------------------------------------------
@@ -145,22 +192,52 @@ def test_elastic_scheme_rejects_bad_numbers(name: str, value: Any, error: type[E
 @pytest.mark.parametrize(
     ("metadata", "scheme"),
     [
-        ({}, (b"", 1)),
-        ({"distributed_info": None, "elastic_info": None}, (b"", 1)),
-        ({"distributed_info": {"rank": 2, "world_size": 4, "base_seed": 9}}, (b"9:2:", 1)),
+        ({}, PLAIN),
+        ({"distributed_info": None, "elastic_info": None}, PLAIN),
+        (
+            {"distributed_info": {"rank": 2, "world_size": 4, "base_seed": 9}},
+            RankAwareScheme(9, 2, 4),
+        ),
         (
             {"elastic_info": {"key_version": "dpa-elastic-v1", "base_seed": 9, "epoch": 3}},
-            (b"dpa-elastic-v1:9:3:", 8),
+            ElasticScheme(9, 3),
         ),
         # A missing key_version is the first one, as the writer and the reader take it.
-        ({"elastic_info": {"base_seed": 0, "epoch": 1}}, (b"dpa-elastic-v1:0:1:", 8)),
+        ({"elastic_info": {"base_seed": 0, "epoch": 1}}, ElasticScheme(0, 1)),
+        (
+            {"distributed_info": {"per_record_rank": True, "world_size": 3, "base_seed": 1}},
+            PerRecordRankScheme(1, 3),
+        ),
     ],
 )
-def test_scheme_of(metadata: dict[str, Any], scheme: tuple[bytes, int]) -> None:
-    assert scheme_of(metadata) == scheme
+def test_scheme_from_metadata(metadata: dict[str, Any], scheme: Any) -> None:
+    assert scheme_from_metadata(metadata) == scheme
 
 
-def test_scheme_of_rejects_an_unknown_elastic_key_version() -> None:
-    info = {"key_version": "dpa-elastic-v2", "base_seed": 0, "epoch": 0}
-    with pytest.raises(ValueError, match="dpa-elastic-v2"):
-        scheme_of({"elastic_info": info})
+@pytest.mark.parametrize(
+    ("metadata", "error", "match"),
+    [
+        (
+            {"elastic_info": {"key_version": "dpa-elastic-v2", "base_seed": 0, "epoch": 0}},
+            ValueError,
+            "dpa-elastic-v2",
+        ),
+        ({"elastic_info": 5}, TypeError, "elastic_info must be a mapping"),
+        ({"distributed_info": {"rank": 0}}, ValueError, "base_seed"),
+        ({"distributed_info": {"rank": 2, "world_size": 2, "base_seed": 0}}, ValueError, ">="),
+        (
+            {
+                "distributed_info": {"rank": 0, "world_size": 1, "base_seed": 0},
+                "elastic_info": {"base_seed": 0, "epoch": 0},
+            },
+            ValueError,
+            "not both",
+        ),
+        ([], TypeError, "mapping"),
+    ],
+)
+def test_scheme_from_metadata_rejects_bad_entries(
+    metadata: Any, error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        scheme_from_metadata(metadata)

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import dpa
-from dpa.keys import PLAIN, elastic_scheme, rank_scheme
+from dpa._keys import scheme_for_mode
 
 THREADS = 8
 PROCESSES = 2
@@ -132,17 +132,12 @@ def stream(job: Job, chunk_size: int | None) -> Iterator[dict[str, Any]]:
 
 
 def batches(job: Job) -> Iterator[dict[str, Any]]:
-    if job.mode == "plain":
-        prefix, words = PLAIN
-    elif job.mode == "rank_aware":
-        prefix, words = rank_scheme(job.base_seed, job.rank)
-    else:
-        prefix, words = elastic_scheme(job.base_seed, job.epoch)
+    scheme = scheme_for_mode(
+        job.mode, base_seed=job.base_seed, rank=job.rank, world_size=job.rank + 1, epoch=job.epoch
+    )
     end = job.start + job.count
     config = CONFIGS[job.config]
-    for made in dpa.iter_batches(
-        job.start, end, config, 777, key_prefix=prefix, seed_words=words, workers=2
-    ):
+    for made in dpa.iter_batches(job.start, end, config, 777, scheme=scheme, workers=2):
         yield from made.to_dicts()
 
 

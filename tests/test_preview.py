@@ -10,9 +10,9 @@ import pytest
 Image = pytest.importorskip("PIL.Image")
 
 import dpa  # noqa: E402
-from dpa.cli import main  # noqa: E402
+from dpa._cli import main  # noqa: E402
+from dpa._preview import builtin_pattern, layout  # noqa: E402
 from dpa.integrations.numpy import apply_params  # noqa: E402
-from dpa.preview import builtin_pattern, layout  # noqa: E402
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -21,9 +21,9 @@ from scipy import stats as scipy_stats
 
 import dpa
 from dpa import AugmentationConfig, ParamBatch, generate_batch, get_preset
-from dpa.cli import cli
-from dpa.io import save_augmentation_chain
-from dpa.quality import (
+from dpa._cli import cli
+from dpa._io import save_augmentation_chain
+from dpa._quality import (
     ALPHA,
     BINS,
     COVERAGE_GAP,
@@ -299,7 +299,7 @@ def test_a_file_without_a_config_needs_one(tmp_path: Path) -> None:
 
 def test_plot_writes_a_png_without_pyplot(tmp_path: Path) -> None:
     script = (
-        "import sys; from dpa.quality import check_quality, plot_quality;"
+        "import sys; from dpa._quality import check_quality, plot_quality;"
         f"plot_quality(check_quality(4000), {str(tmp_path / 'q.png')!r});"
         "print('matplotlib.pyplot' in sys.modules)"
     )
@@ -359,7 +359,7 @@ def test_cli_quality_of_a_file_and_of_a_damaged_one(tmp_path: Path) -> None:
 def test_cli_quality_errors_are_one_line(
     args: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dpa.cli import main
+    from dpa._cli import main
 
     assert main(args) == 2
     err = capsys.readouterr().err
@@ -369,7 +369,7 @@ def test_cli_quality_errors_are_one_line(
 def test_cli_refuses_config_options_for_a_file_with_a_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dpa.cli import main
+    from dpa._cli import main
 
     path = tmp_path / "p.json"
     save_augmentation_chain(generate_batch(range(400)).to_dicts(), path)

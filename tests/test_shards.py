@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 import dpa
-from dpa.cli import main
-from dpa.shards import (
+from dpa._cli import main
+from dpa._shards import (
     MANIFEST_NAME,
     ShardError,
     check_shards,
@@ -432,17 +432,17 @@ def test_generate_shards_on_thread_ranks(tmp_path: Path, mode: str) -> None:
 def test_a_failing_rank_fails_every_rank_and_writes_no_manifest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dpa.shards
+    import dpa._shards
 
     out = tmp_path / "out"
-    real = dpa.shards.write_range
+    real = dpa._shards.write_range
 
     def failing(path: Any, *args: Any, **kwargs: Any) -> Any:
         if Path(path).name == "part-00001.jsonl":
             raise OSError(28, "No space left on device")
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(dpa.shards, "write_range", failing)
+    monkeypatch.setattr(dpa._shards, "write_range", failing)
     results = run_threads(2, lambda group: generate_shards(out, 50, group=group, format="jsonl"))
     assert isinstance(results[1], OSError)
     assert isinstance(results[0], ShardError)
@@ -682,10 +682,10 @@ def test_param_batch_rank_column() -> None:
 def test_resume_continues_an_interrupted_shard(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dpa.io
+    import dpa._io
 
     out = tmp_path / "out"
-    real_iter = dpa.io.iter_batches
+    real_iter = dpa._io.iter_batches
 
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         for index, batch in enumerate(real_iter(*args, **kwargs)):
@@ -695,11 +695,11 @@ def test_resume_continues_an_interrupted_shard(
 
     argv = ["generate", "-n", "1000", "--distributed", "--mode", "elastic", "--epoch", "4",
             "--batch-size", "100", "-o", str(out)]  # fmt: skip
-    monkeypatch.setattr(dpa.io, "iter_batches", interrupted)
+    monkeypatch.setattr(dpa._io, "iter_batches", interrupted)
     assert main(argv) == 130
     assert "--resume" in capsys.readouterr().err
     assert not (out / MANIFEST_NAME).exists() and not (out / "part-00000.parquet").exists()
-    monkeypatch.setattr(dpa.io, "iter_batches", real_iter)
+    monkeypatch.setattr(dpa._io, "iter_batches", real_iter)
 
     code, _, err = run(capsys, *argv, "--resume")
     assert code == 0, err

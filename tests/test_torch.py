@@ -500,7 +500,7 @@ def test_ddp_example_runs() -> None:
 
 @pytest.mark.parametrize("mode", ["elastic", "rank_aware", "plain"])
 def test_dataset_iter_params_is_sized_by_dpa_batch_and_equals_items(mode: str) -> None:
-    from dpa.batch import BatchConfig
+    from dpa._batch import BatchConfig
 
     images = [(torch.zeros(1, 4, 4), i) for i in range(50)]
     kw = {"rank": 1, "world_size": 2} if mode == "rank_aware" else {}

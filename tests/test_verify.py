@@ -26,8 +26,10 @@ from dpa import (
     save_augmentation_stream,
     verify_augmentation_file,
 )
-from dpa.formats import FORMATS
-from dpa.generate import _generate, _id_array
+from dpa._formats import FORMATS
+from dpa._generate import _generate
+from dpa._keys import RankAwareScheme
+from dpa._parambatch import _id_array
 
 START, N = 100, 30
 
@@ -338,7 +340,7 @@ def test_config_in_metadata_decides(tmp_path: Path, fmt: str) -> None:
 
 
 def rank_batch(ids: list[int], config: AugmentationConfig, base_seed: int, rank: int) -> ParamBatch:
-    return _generate(ids, _id_array(ids), config, key_prefix=f"{base_seed}:{rank}:".encode())
+    return _generate(ids, _id_array(ids), config, RankAwareScheme(base_seed, rank, rank + 1))
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

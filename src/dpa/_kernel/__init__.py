@@ -2,7 +2,7 @@
 
 ``KERNEL`` is the compiled module, or ``None`` where it was not built; then
 ``IMPORT_ERROR`` says why. Nothing here runs generation itself: that is
-:mod:`dpa.generate`'s job, which picks this kernel or the Python reference.
+:mod:`dpa._generate`'s job, which picks this kernel or the Python reference.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
-from ..config import AugmentationConfig
-from ..core import fib_salts
+from .._config import AugmentationConfig
+from .._core import fib_salts
 
 KERNEL: ModuleType | None
 IMPORT_ERROR: str | None

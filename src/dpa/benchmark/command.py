@@ -1,4 +1,4 @@
-"""What ``dpa bench`` does (the click command in :mod:`dpa.cli` only passes options).
+"""What ``dpa bench`` does (the click command in :mod:`dpa._cli` only passes options).
 
 Runs a suite (or loads a saved run), prints it as a table, JSON, Markdown or
 CSV, optionally saves it (every iteration's time, for later comparisons),

@@ -420,7 +420,7 @@ def get_system_info() -> dict[str, Any]:
 
     from .. import __version__
     from .. import _kernel as kernel
-    from ..backends import backend
+    from .._backends import backend
 
     features: dict[str, Any] | None = None
     if kernel.KERNEL is not None:

@@ -413,7 +413,7 @@ def plot_report(
 ) -> Path:
     """Write a PNG: throughput per benchmark (against the baseline when given) and,
     with ``history``, the trend across those runs and this one. Returns the path."""
-    from ..io import write_atomic
+    from .._io import write_atomic
 
     figure_class = _figure_class()
     trend = list(history or [])

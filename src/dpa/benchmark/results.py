@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..config import AugmentationConfig
+from .._config import AugmentationConfig
 from .measure import Clock, current_rss_mb, measure_memory
 
 __all__ = [

@@ -28,11 +28,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .. import backends as _backends
-from ..config import AugmentationConfig
-from ..distributed import DistributedRangeSplitter, generate_distributed_batch
-from ..generate import gen_augmentation_params, generate_batch, iter_batches
-from ..generate import stream_augmentation_chain as _stream
+from .. import _backends
+from .._config import AugmentationConfig
+from .._distributed import DistributedRangeSplitter, generate_distributed_batch
+from .._generate import gen_augmentation_params, generate_batch, iter_batches
+from .._generate import stream_augmentation_chain as _stream
 from .compare import ComparisonReport, build_comparison
 from .measure import get_system_info, measure_memory
 from .results import (
@@ -266,7 +266,7 @@ class BenchmarkRunner:
         workers: int = 1,
         strategy: str = "sequential",
     ) -> BenchmarkResult:
-        """Batches of ``batch_size`` over a range: :class:`dpa.batch.BatchProcessor`'s
+        """Batches of ``batch_size`` over a range: :class:`dpa._batch.BatchProcessor`'s
         ``process_range`` where that module is installed, else :func:`dpa.iter_batches`."""
         n = num_samples or self.samples("batch-processing")
         size = batch_size or self.config.batch_size
@@ -296,9 +296,9 @@ class BenchmarkRunner:
         return self._time("batch-processing", run, n, calls, description, extra)
 
     def benchmark_io(self, fmt: str, num_samples: int | None = None) -> BenchmarkResult | None:
-        """:func:`dpa.io.write_range` of the workload to a ``fmt`` file (None for
+        """:func:`dpa._io.write_range` of the workload to a ``fmt`` file (None for
         parquet without pyarrow)."""
-        from ..io import write_range
+        from .._io import write_range
 
         if fmt not in FILE_FORMATS:
             raise ValueError(f"unknown file format {fmt!r}; choose one of {FILE_FORMATS}")
@@ -515,9 +515,9 @@ class BenchmarkRunner:
 
 
 def _batch_processor(strategy: str, batch_size: int) -> Any:
-    """dpa.batch's BatchProcessor where that module is there (it is optional here)."""
+    """dpa._batch's BatchProcessor where that module is there (it is optional here)."""
     try:
-        from .. import batch as batch_module
+        from .. import _batch as batch_module
 
         processor_class = batch_module.BatchProcessor
         config_class = batch_module.BatchConfig
@@ -528,7 +528,7 @@ def _batch_processor(strategy: str, batch_size: int) -> Any:
 
 def _rank_worker(conn: Any) -> None:
     """A distributed benchmark's worker process: generate what it is sent."""
-    from ..config import AugmentationConfig as Config
+    from .._config import AugmentationConfig as Config
 
     configs: dict[str, Config] = {}
     while True:

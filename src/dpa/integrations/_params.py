@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..config import PARAM_NAMES
-from ..generate import ParamBatch
+from .._config import PARAM_NAMES
+from .._parambatch import ParamBatch
 from .noise import hash_keys
 
 #: The value of each parameter that leaves an image unchanged.

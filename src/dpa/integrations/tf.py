@@ -27,20 +27,20 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from ..config import PARAM_NAMES, AugmentationConfig, check_int
-from ..distributed import (
-    DistributedRangeSplitter,
-    generate_distributed_batch,
-    generate_elastic_batch,
-)
-from ..generate import ParamBatch, _check_config, generate_batch
+from .._config import PARAM_NAMES, AugmentationConfig
+from .._config import check_config as _check_config
+from .._distributed import DistributedRangeSplitter
+from .._generate import generate_batch
+from .._keys import scheme_for_mode
+from .._parambatch import ParamBatch
+from .._validate import check_int
 from ._params import NEUTRAL, normalize
 from .noise import MIX_MULTIPLIERS, box_muller_tables
 from .numpy import GRAY_WEIGHTS
 
 __all__ = ["MODES", "apply_params_tf", "params_dataset"]
 
-#: The key modes (see :mod:`dpa.integrations.torch`).
+#: The key modes, by name (see :class:`dpa.KeyScheme`).
 MODES = ("elastic", "rank_aware", "plain")
 _MASK = 0xFFFFFFFF
 _INT64_LIMIT = 2**63
@@ -73,8 +73,6 @@ def params_dataset(
     ``num_input_pipelines``, so the pipelines together cover each id once. Values come
     from the batch API in chunks of ``chunk_size`` ids.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     num_samples = check_int(num_samples, "num_samples", 0)
     start_id = check_int(start_id, "start_id", 0)
     chunk_size = check_int(chunk_size, "chunk_size", 1)
@@ -91,19 +89,13 @@ def params_dataset(
         raise ValueError(f"sample ids must be below 2**63 for TensorFlow, got up to {end - 1}")
     rank = check_int(rank if rank is not None else 0, "rank", 0)
     world_size = check_int(world_size if world_size is not None else rank + 1, "world_size", 1)
-    base_seed = check_int(base_seed, "base_seed", 0)
-    epoch = check_int(epoch, "epoch", 0)
-
-    def make(ids: range) -> ParamBatch:
-        if mode == "elastic":
-            return generate_elastic_batch(ids, config, base_seed, epoch)
-        if mode == "rank_aware":
-            return generate_distributed_batch(ids, rank, world_size, config, base_seed)
-        return generate_batch(ids, config)
+    scheme = scheme_for_mode(
+        mode, base_seed=base_seed, rank=rank, world_size=world_size, epoch=epoch
+    )
 
     def chunks() -> Iterator[dict[str, Any]]:
         for lo in range(begin, end, chunk_size):
-            batch = make(range(lo, min(lo + chunk_size, end)))
+            batch = generate_batch(range(lo, min(lo + chunk_size, end)), config, scheme=scheme)
             yield {
                 "sample_id": batch.sample_id.astype(np.int64),
                 **{name: getattr(batch, name) for name in PARAM_NAMES},

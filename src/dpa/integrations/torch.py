@@ -6,7 +6,7 @@ the batch it lands in or the process that loads it -- so a DataLoader gives the
 same tensors with any ``num_workers``, any batch size, any world size (elastic
 mode) and after a mid-epoch resume.
 
-Modes (see :mod:`dpa.keys`): ``"elastic"`` (the default: ``(base_seed, epoch,
+Modes (see :mod:`dpa._keys`): ``"elastic"`` (the default: ``(base_seed, epoch,
 sample_id)``, new each epoch after :meth:`DPADataset.set_epoch`), ``"rank_aware"``
 (DPA v0.2's ``(base_seed, rank, sample_id)``; the rank from
 :func:`dpa.detect_distributed_context` unless given; the epoch plays no part) and
@@ -44,17 +44,14 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, Sampler
 
-from ..batch import BatchConfig, BatchProcessor, BatchStrategy
-from ..config import AugmentationConfig, check_int
-from ..distributed import (
-    DistributedRangeSplitter,
-    detect_distributed_context,
-    gen_distributed_augmentation_params,
-    gen_elastic_augmentation_params,
-    generate_distributed_batch,
-    generate_elastic_batch,
-)
-from ..generate import ParamBatch, _check_config, gen_augmentation_params, generate_batch
+from .._batch import BatchConfig, BatchProcessor, BatchStrategy
+from .._config import AugmentationConfig
+from .._config import check_config as _check_config
+from .._distributed import DistributedRangeSplitter, detect_distributed_context
+from .._generate import gen_augmentation_params, generate_batch
+from .._keys import ElasticScheme, KeyScheme, scheme_for_mode
+from .._parambatch import ParamBatch
+from .._validate import check_int
 from ._params import normalize, theta_matrices
 from .noise import MAX_ELEMENTS, MIX_MULTIPLIERS, box_muller_tables
 from .numpy import GRAY_WEIGHTS
@@ -275,49 +272,37 @@ class DPATransform:
     ) -> None:
         self.config = _check_config(config)
         self.mode = _check_mode(mode)
-        self.epoch = check_int(epoch, "epoch", 0)
-        self.base_seed = check_int(base_seed, "base_seed", 0)
         if self.mode == "rank_aware" and rank is None:
             context = detect_distributed_context()
             rank = context.rank
             world_size = context.world_size if world_size is None else world_size
-        self.rank = check_int(rank if rank is not None else 0, "rank", 0)
-        self.world_size = check_int(
-            world_size if world_size is not None else self.rank + 1, "world_size", 1
+        rank = check_int(rank if rank is not None else 0, "rank", 0)
+        world_size = world_size if world_size is not None else rank + 1
+        #: The key scheme of the mode; :meth:`set_epoch` replaces an elastic one.
+        self.scheme: KeyScheme = scheme_for_mode(
+            self.mode, base_seed=base_seed, rank=rank, world_size=world_size, epoch=epoch
         )
-        if self.rank >= self.world_size:
-            raise ValueError(f"rank must be < world_size, got {self.rank}, {self.world_size}")
+        self.epoch = check_int(epoch, "epoch", 0)
+        self.base_seed = check_int(base_seed, "base_seed", 0)
+        self.rank, self.world_size = rank, check_int(world_size, "world_size", 1)
 
     def set_epoch(self, epoch: int) -> None:
         """Use the draw of ``epoch`` from now on (elastic mode; no effect otherwise)."""
         self.epoch = check_int(epoch, "epoch", 0)
+        if isinstance(self.scheme, ElasticScheme):
+            self.scheme = ElasticScheme(self.base_seed, self.epoch)
 
     def params(self, sample_id: int) -> dict[str, Any]:
         """The parameters of ``sample_id`` as a dict (with ``hash`` and ``sample_id``)."""
         sample_id = int(sample_id)
-        if self.mode == "elastic":
-            params = gen_elastic_augmentation_params(
-                sample_id, self.config, self.base_seed, self.epoch
-            )
-        elif self.mode == "rank_aware":
-            params = gen_distributed_augmentation_params(
-                sample_id, self.rank, self.config, self.base_seed, self.world_size
-            )
-        else:
-            params = gen_augmentation_params(sample_id, self.config)
+        params = gen_augmentation_params(sample_id, self.config, scheme=self.scheme)
         params["sample_id"] = sample_id
         return params
 
     def params_batch(self, sample_ids: Sequence[int] | range | np.ndarray[Any, Any]) -> ParamBatch:
         """The parameters of many samples at once, as a :class:`dpa.ParamBatch`."""
         ids = sample_ids.tolist() if isinstance(sample_ids, torch.Tensor) else sample_ids
-        if self.mode == "elastic":
-            return generate_elastic_batch(ids, self.config, self.base_seed, self.epoch)
-        if self.mode == "rank_aware":
-            return generate_distributed_batch(
-                ids, self.rank, self.world_size, self.config, self.base_seed
-            )
-        return generate_batch(ids, self.config)
+        return generate_batch(ids, self.config, scheme=self.scheme)
 
     def __call__(self, image: torch.Tensor, sample_id: Any) -> torch.Tensor:
         image = _as_float_image(image)
@@ -385,7 +370,7 @@ class DPADataset(Dataset[tuple[Any, Any, dict[str, Any]]]):
 
     def iter_params(self, batch_config: BatchConfig | None = None) -> Iterator[ParamBatch]:
         """This epoch's parameters of every item, as columnar batches sized by
-        :mod:`dpa.batch` (default: ``MEMORY_OPTIMIZED`` within 256 MB of this
+        :mod:`dpa._batch` (default: ``MEMORY_OPTIMIZED`` within 256 MB of this
         process's growth), to precompute, audit or log a whole epoch's draw. A batch
         stays valid until the next one is asked for.
 
@@ -397,14 +382,8 @@ class DPADataset(Dataset[tuple[Any, Any, dict[str, Any]]]):
         if batch_config is None:
             batch_config = BatchConfig(BatchStrategy.MEMORY_OPTIMIZED, max_memory_mb=256)
         t = self.transform
-        if t.mode == "elastic":
-            scheme: dict[str, Any] = {"base_seed": t.base_seed, "epoch": t.epoch}
-        elif t.mode == "rank_aware":
-            scheme = {"base_seed": t.base_seed, "rank": t.rank, "world_size": t.world_size}
-        else:
-            scheme = {}
         processor = BatchProcessor(batch_config.strategy, batch_config)
-        return processor.process_range(0, len(self), t.config, **scheme)
+        return processor.process_range(0, len(self), t.config, scheme=t.scheme)
 
     def __getitem__(self, index: int) -> tuple[Any, Any, dict[str, Any]]:
         item = self.base_dataset[index]
