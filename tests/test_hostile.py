@@ -44,8 +44,7 @@ import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import dpa
 from dpa import (
@@ -68,10 +67,10 @@ from dpa import (
     RunningStatistics,
     StreamingProgress,
     VerifyReport,
+    _core as dpa_core,
+    _quality as quality,
     generate_batch,
 )
-from dpa import _core as dpa_core
-from dpa import _quality as quality
 from dpa._batch import BatchProcessingError, InvalidBatchConfigError
 from dpa._cli import cli, main
 from dpa._formats import AugmentationFile, DPAFileError

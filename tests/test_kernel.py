@@ -15,8 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import dpa
 from dpa import PARAM_NAMES, AugmentationConfig, ParamBatch, backends, core, generate_batch

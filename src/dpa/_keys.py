@@ -210,10 +210,10 @@ def check_rank(rank: Any, world_size: int) -> int:
         >>> check_rank(3, 4)
         3
     """
-    rank = check_int(rank, "rank", 0)
-    if rank >= world_size:
-        raise ValueError(f"rank must be < world_size, got rank={rank}, world_size={world_size}")
-    return rank
+    number = check_int(rank, "rank", 0)
+    if number >= world_size:
+        raise ValueError(f"rank must be < world_size, got rank={number}, world_size={world_size}")
+    return number
 
 
 def check_scheme(scheme: Any) -> KeyScheme:

@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from .._config import PARAM_NAMES, AugmentationConfig
-from .._config import check_config as _check_config
+from .._config import PARAM_NAMES, AugmentationConfig, check_config as _check_config
 from .._distributed import DistributedRangeSplitter
 from .._generate import generate_batch
 from .._keys import scheme_for_mode
