@@ -108,6 +108,7 @@ DATA = {
     "dpa._keys.ELASTIC_KEY_VERSION",
     "dpa._keys.KeyScheme",
     "dpa._keys.MODES",
+    "dpa._config.MAX_AUGMENTATION_DEPTH",
     "dpa._quality.ALPHA",
     "dpa._quality.BINS",
     "dpa._quality.COVERAGE_GAP",

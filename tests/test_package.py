@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -248,3 +249,36 @@ def test_public_api_is_exported() -> None:
 
 def test_version_is_a_string() -> None:
     assert isinstance(dpa.__version__, str) and dpa.__version__
+
+
+@pytest.mark.slow
+def test_a_build_without_a_compiler_ships_no_stale_kernel(tmp_path: Path) -> None:
+    """Build a wheel with a compiler, then again with a failing one in the same tree:
+    the second wheel has no kernel (not the first build's), and says nothing wrong."""
+    import shutil
+    import zipfile
+
+    root = Path(__file__).parents[1]
+    tree = tmp_path / "tree"
+    shutil.copytree(
+        root / "src", tree / "src", ignore=shutil.ignore_patterns("*.so", "__pycache__")
+    )
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(root / name, tree / name)
+
+    def wheel(compiler: str, out: Path) -> list[str]:
+        env = {**os.environ, "CC": compiler}
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+             "-w", str(out), str(tree)],
+            check=True, env=env, timeout=600, capture_output=True,
+        )  # fmt: skip
+        (built,) = out.glob("*.whl")
+        return zipfile.ZipFile(built).namelist()
+
+    first = wheel(shutil.which("cc") or "cc", tmp_path / "a")
+    if not [n for n in first if "_dpa_kernel" in n and n.endswith(".so")]:
+        pytest.skip("no C compiler here to build the kernel with")
+    second = wheel("/bin/false", tmp_path / "b")
+    assert [n for n in second if n.endswith((".so", ".pyd"))] == []
+    assert "dpa/_kernel/dpa_kernel.c" in second
