@@ -505,7 +505,7 @@ def test_memory_optimized_respects_min_and_max_batch_size() -> None:
 
 def test_memory_optimized_stream_measures_its_items() -> None:
     records = list(dpa.stream_augmentation_range(0, 60_000))
-    from dpa._batch import _item_bytes
+    from dpa._batch._footprint import item_bytes as _item_bytes
 
     per_item = _item_bytes(records[0])
     assert per_item > 300  # a dict, five floats, a str, an int, a list slot: measured
