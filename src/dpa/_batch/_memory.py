@@ -50,7 +50,8 @@ class MemoryInfo:
 
     @property
     def used_mb(self) -> float:
-        """Memory of the machine not available to new work (``total - available``)."""
+        """Memory of the machine not available to new work: ``total_mb`` less
+        ``available_mb``."""
         return self.total_mb - self.available_mb
 
     @classmethod
