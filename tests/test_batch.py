@@ -19,24 +19,14 @@ from dpa import AugmentationConfig, MemoryAwareBatcher, ParamBatch, generate_bat
 from dpa._cli import main
 
 #: What ``dpa._batch`` offered as one module, before it became a package.
-NAMES = {
-    "DEFAULT_RANGE_BATCH_SIZE",
-    "DEFAULT_STREAM_BATCH_SIZE",
-    "DEFAULT_TARGET_BATCH_MS",
-    "BatchConfig",
-    "BatchMetrics",
-    "BatchProcessingError",
-    "BatchProcessor",
-    "BatchStrategy",
-    "InvalidBatchConfigError",
-    "MemoryAwareBatcher",
-    "MemoryInfo",
-    "MemoryLimitExceededError",
-    "MemoryMonitor",
-    "batch_nbytes",
-    "get_memory_usage",
-    "memory_monitor",
-}
+NAMES = set(
+    """
+    DEFAULT_RANGE_BATCH_SIZE DEFAULT_STREAM_BATCH_SIZE DEFAULT_TARGET_BATCH_MS BatchConfig
+    BatchMetrics BatchProcessingError BatchProcessor BatchStrategy InvalidBatchConfigError
+    MemoryAwareBatcher MemoryInfo MemoryLimitExceededError MemoryMonitor batch_nbytes
+    get_memory_usage memory_monitor
+    """.split()  # noqa: SIM905 (pinned words, not a second copy of __all__)
+)
 
 
 # --------------------------------------------------------------------------- the package
