@@ -101,17 +101,18 @@ def check_quality(
     scipy_stats()  # a missing scipy fails here, before the generation
     ids = range(start, start + n)
 
-    def drawn(scheme: KeyScheme) -> Iterable[ParamBatch]:
-        for first in range(0, n, _CHUNK):
-            chunk = ids[first : first + _CHUNK]
-            yield generate_batch(chunk, config, scheme=scheme, workers=workers, backend=backend)
+    def drawn(
+        scheme: KeyScheme, *, with_seeds: bool = False
+    ) -> tuple[Columns, npt.NDArray[Any], npt.NDArray[np.uint32] | None]:
+        chunks = (ids[first : first + _CHUNK] for first in range(0, n, _CHUNK))
+        batches = (
+            generate_batch(chunk, config, scheme=scheme, workers=workers, backend=backend)
+            for chunk in chunks
+        )
+        return _columns_of(batches, with_seeds=with_seeds)
 
-    columns, id_array, seeds = _columns_of(drawn(PLAIN))
-
-    def floats(scheme: KeyScheme) -> Columns:
-        return _columns_of(drawn(scheme), with_seeds=False)[0]
-
-    pairs = [(label, floats(one), floats(other)) for label, (one, other) in comparisons.items()]
+    columns, id_array, seeds = drawn(PLAIN, with_seeds=True)
+    pairs = [(label, drawn(one)[0], drawn(other)[0]) for label, (one, other) in comparisons.items()]
     source = f"ids {start:,}..{ids[-1]:,}, base seed {base_seed}"
     return assess(columns, id_array, seeds, config, alpha, source, pairs)
 
