@@ -432,17 +432,17 @@ def test_generate_shards_on_thread_ranks(tmp_path: Path, mode: str) -> None:
 def test_a_failing_rank_fails_every_rank_and_writes_no_manifest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dpa._shards
+    import dpa._shards.generate
 
     out = tmp_path / "out"
-    real = dpa._shards.write_range
+    real = dpa._shards.generate.write_range
 
     def failing(path: Any, *args: Any, **kwargs: Any) -> Any:
         if Path(path).name == "part-00001.jsonl":
             raise OSError(28, "No space left on device")
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(dpa._shards, "write_range", failing)
+    monkeypatch.setattr(dpa._shards.generate, "write_range", failing)
     results = run_threads(2, lambda group: generate_shards(out, 50, group=group, format="jsonl"))
     assert isinstance(results[1], OSError)
     assert isinstance(results[0], ShardError)
