@@ -29,8 +29,9 @@ from typing import Any
 
 from .._formats import DPAFileError, PathLike, read_augmentation_file
 from .._keys import check_rank
+from .._validate import check_path
 from .._verify import VerifyReport, verify_augmentation_file
-from .manifest import file_sha256, manifest_scheme, read_manifest
+from .manifest import file_sha256, manifest_problem, manifest_scheme, read_manifest
 from .messages import id_range, one_line, short_list
 from .plan import shard_files
 
@@ -60,10 +61,12 @@ def check_shards(
     :func:`verify_shards`).
 
     ``manifest`` defaults to :func:`~dpa.read_manifest`'s (DPAFileError when it is
-    missing or malformed)."""
-    folder = Path(folder)
+    missing or malformed); ValueError when one given is malformed."""
+    folder = check_path(folder, "folder")
     if manifest is None:
         manifest = read_manifest(folder)
+    elif problem := manifest_problem(manifest):
+        raise ValueError(f"malformed manifest: {problem}")
     shards: list[Entry] = manifest["shards"]
     problems = _rank_problems(shards, manifest["world_size"])
     problems += _coverage_problems(shards, manifest["start"], manifest["total"])
@@ -212,6 +215,14 @@ class ShardsReport:
     problems: list[str] = field(default_factory=list)
     shards: list[VerifyReport] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.problems, list):
+            raise TypeError(f"problems must be a list, got {type(self.problems).__name__}")
+        if not isinstance(self.shards, list) or not all(
+            isinstance(report, VerifyReport) for report in self.shards
+        ):
+            raise TypeError("shards must be a list of VerifyReport")
+
     @property
     def checked(self) -> int:
         """Records recomputed, over every shard."""
@@ -242,7 +253,7 @@ def verify_shards(
 
     Raises :class:`~dpa.DPAFileError` when the manifest is missing or malformed.
     """
-    folder = Path(folder)
+    folder = check_path(folder, "folder")
     manifest = read_manifest(folder)
     report = ShardsReport(str(folder), manifest)
     report.problems.extend(check_shards(folder, manifest))

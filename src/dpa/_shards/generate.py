@@ -26,7 +26,8 @@ from .._errors import ShardError
 from .._formats import PathLike
 from .._io import write_range
 from .._keys import check_rank
-from .group import Group, SingleProcess
+from .._validate import check_int, check_path
+from .group import Group, check_group
 from .manifest import MANIFEST_NAME, file_sha256, write_manifest
 from .messages import one_line
 from .plan import check_format, plan_shards, shard_files, shard_name, shard_scheme
@@ -65,11 +66,13 @@ def write_shard(
         ('part-00001.jsonl', 5, 10, 5)
     """
     fmt = check_format(format)
+    num_samples = check_int(num_samples, "num_samples")
+    start = check_int(start, "start")
     plan = plan_shards(num_samples, world_size, start)
     rank = check_rank(rank, len(plan))
     scheme = shard_scheme(mode, rank=rank, world_size=len(plan), base_seed=base_seed, epoch=epoch)
     lo, hi = plan[rank]
-    target = Path(folder) / shard_name(rank, fmt)
+    target = check_path(folder, "folder") / shard_name(rank, fmt)
     shard = {"rank": rank, "world_size": len(plan), "start": start, "total": num_samples}
     writer = write_range(
         target,
@@ -144,12 +147,13 @@ def generate_shards(
         >>> verify_shards(folder).ok
         True
     """
-    group = group if group is not None else SingleProcess()
+    group = check_group(group)
     rank, world_size = group.rank, group.world_size
-    # every rank refuses bad keys or a bad format alike, before it waits for the others
+    # every rank refuses bad arguments alike, before it waits for the others
     shard_scheme(mode, rank=rank, world_size=world_size, base_seed=base_seed, epoch=epoch)
+    plan_shards(num_samples, world_size, start)
     check_format(format)
-    target = Path(folder)
+    target = check_path(folder, "folder")
     run: dict[str, Any] = {
         "start": start,
         "mode": mode,

@@ -17,17 +17,25 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from .._distributed import DistributedContext, detect_distributed_context
 from .messages import one_line
 
-__all__ = ["DEFAULT_TIMEOUT_S", "Group", "SingleProcess", "TorchGroup", "open_group"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "Group",
+    "SingleProcess",
+    "TorchGroup",
+    "check_group",
+    "open_group",
+]
 
 #: How long a rank waits for the others (joining, and at the end of the run).
 DEFAULT_TIMEOUT_S = 1800.0
 
 
+@runtime_checkable
 class Group(Protocol):
     """The processes of a run: who this one is, and how they exchange small objects."""
 
@@ -130,6 +138,25 @@ class TorchGroup:
         if self._owned and self._dist.is_initialized():
             self._dist.destroy_process_group()
             self._owned = False
+
+
+def check_group(group: Any) -> Group:
+    """``group`` itself, or a :class:`SingleProcess` for None; TypeError for anything
+    that is not a :class:`Group` (``rank``, ``world_size``, ``all_gather``,
+    ``broadcast``).
+
+    Example:
+        >>> check_group(None).world_size
+        1
+    """
+    if group is None:
+        return SingleProcess()
+    if not isinstance(group, Group):
+        raise TypeError(
+            "group must have rank, world_size, all_gather and broadcast (a dpa Group), "
+            f"got {type(group).__name__}"
+        )
+    return group
 
 
 def _torch_distributed(world_size: int) -> Any:

@@ -40,14 +40,16 @@ from .._config import AugmentationConfig
 from .._formats import DPAFileError, PathLike
 from .._io import _package_version, _utc_now, write_atomic
 from .._keys import KeyScheme
+from .._validate import check_int, check_path
 from .messages import one_line
-from .plan import SHARD_FORMATS, is_shard_file, shard_files, shard_scheme
+from .plan import SHARD_FORMATS, check_format, is_shard_file, shard_files, shard_scheme
 
 __all__ = [
     "MANIFEST_NAME",
     "MANIFEST_VERSION",
     "file_sha256",
     "is_shard_folder",
+    "manifest_problem",
     "manifest_scheme",
     "read_manifest",
     "write_manifest",
@@ -134,17 +136,17 @@ def write_manifest(
         "mode": scheme.mode,
         "world_size": len(shards),
         **_scheme_fields(scheme),
-        "format": format,
+        "format": check_format(format),
         "config": config.to_dict(),
-        "start": start,
-        "total": num_samples,
+        "start": check_int(start, "start"),
+        "total": check_int(num_samples, "num_samples"),
         "shards": [
             {key: entry[key] for key in ENTRY_FIELDS}
             for entry in sorted(shards, key=lambda e: int(e["rank"]))
         ],
     }
     text = json.dumps(manifest, indent=2) + "\n"
-    write_atomic(Path(folder) / MANIFEST_NAME, text.encode("utf-8"))
+    write_atomic(check_path(folder, "folder") / MANIFEST_NAME, text.encode("utf-8"))
     return manifest
 
 
@@ -168,7 +170,7 @@ def is_shard_folder(path: PathLike) -> bool:
 def read_manifest(folder: PathLike) -> dict[str, Any]:
     """The manifest of a sharded output, checked for shape; raises
     :class:`~dpa.DPAFileError` when it is missing or malformed."""
-    path = Path(folder) / MANIFEST_NAME
+    path = check_path(folder, "folder") / MANIFEST_NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -177,7 +179,7 @@ def read_manifest(folder: PathLike) -> dict[str, Any]:
         ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise DPAFileError(path, f"unreadable manifest: {one_line(exc)}") from None
-    problem = _manifest_problem(data)
+    problem = manifest_problem(data)
     if problem:
         raise DPAFileError(path, f"malformed manifest: {problem}")
     return data  # type: ignore[no-any-return]
@@ -194,8 +196,13 @@ def _count_problem(data: Mapping[str, Any], keys: Sequence[str], where: str = ""
     return None
 
 
-def _manifest_problem(data: Any) -> str | None:
-    """What is wrong with a manifest's shape, or None."""
+def manifest_problem(data: Any) -> str | None:
+    """What is wrong with a manifest's shape, or None.
+
+    Example:
+        >>> manifest_problem({"dpa_manifest": 1, "format": "csv"})
+        "unknown shard format 'csv'"
+    """
     if not isinstance(data, dict):
         return "not a JSON object"
     if data.get("dpa_manifest") != MANIFEST_VERSION:

@@ -30,6 +30,7 @@ from .._errors import ShardError
 from .._formats import PathLike, detect_format, read_augmentation_file
 from .._io import AugmentationWriter
 from .._keys import KeyScheme, PerRecordRankScheme
+from .._validate import check_path
 from .check import check_shards, in_id_order
 from .manifest import manifest_scheme, read_manifest
 from .messages import id_range
@@ -77,8 +78,8 @@ def merge_shards(
     :func:`~dpa.check_shards`), :class:`~dpa.DPAFileError` when its manifest is
     missing or malformed.
     """
-    folder = Path(folder)
-    target = Path(target)
+    folder = check_path(folder, "folder")
+    target = check_path(target, "target")
     fmt = detect_format(target, format)
     manifest = read_manifest(folder)
     problems = check_shards(folder, manifest)

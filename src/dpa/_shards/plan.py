@@ -111,6 +111,7 @@ def plan_shards(num_samples: int, world_size: int, start: int = 0) -> list[tuple
         [(0, 1), (1, 1), (1, 1)]
     """
     splitter = DistributedRangeSplitter(num_samples, world_size)
+    start = check_int(start, "start")
     end = start + splitter.total_samples
     return [
         (start + lo, start + hi) if hi > lo else (end, end) for lo, hi in splitter.get_all_ranges()
