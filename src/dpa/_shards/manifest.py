@@ -133,7 +133,7 @@ def write_manifest(
         "dpa_manifest": MANIFEST_VERSION,
         "version": _package_version(),
         "generation_time": _utc_now(),
-        "mode": scheme.mode,
+        "mode": scheme.mode,  # these three first, where dpa has always written them
         "world_size": len(shards),
         **_scheme_fields(scheme),
         "format": check_format(format),
