@@ -41,7 +41,7 @@ from dpa.benchmark import (
     to_markdown,
 )
 from dpa.benchmark.regression import IMPROVEMENT, MISSING, NO_BASELINE, NO_CHANGE, REGRESSION
-from dpa.benchmark.results import _t_quantile_approx, t_quantile
+from dpa.benchmark.stats import t_quantile
 
 DPA = [sys.executable, "-m", "dpa"]
 
@@ -126,10 +126,12 @@ def test_zero_times_never_give_infinite_figures() -> None:
         BenchmarkResult("empty", ())
 
 
-def test_t_quantile_without_scipy_is_close() -> None:
+def test_t_quantile_is_scipys() -> None:
+    scipy_stats = pytest.importorskip("scipy.stats")
     for df in (1, 2, 3, 5, 9, 30, 200):
-        exact = t_quantile(0.975, df)
-        assert _t_quantile_approx(0.975, df) == pytest.approx(exact, rel=2e-3)
+        assert t_quantile(0.975, df) == scipy_stats.t.ppf(0.975, df)
+    with pytest.raises(ValueError):
+        t_quantile(1.0, 3)
 
 
 def test_measure_time_on_fake_clocks() -> None:
