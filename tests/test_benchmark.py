@@ -5,6 +5,7 @@ profiler under threads, reports and plots, the runner on tiny workloads, and
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import math
@@ -40,8 +41,12 @@ from dpa.benchmark import (
     to_csv,
     to_markdown,
 )
+from dpa.benchmark.measure import paused_gc, time_call
+from dpa.benchmark.processes import WorkerPool
 from dpa.benchmark.regression import IMPROVEMENT, MISSING, NO_BASELINE, NO_CHANGE, REGRESSION
-from dpa.benchmark.stats import t_quantile
+from dpa.benchmark.results import benchmark_interleaved
+from dpa.benchmark.stats import mean_interval, median_ratio_interval, shift_p_value, t_quantile
+from dpa.benchmark.tables import format_change, text_table
 
 DPA = [sys.executable, "-m", "dpa"]
 
@@ -126,12 +131,109 @@ def test_zero_times_never_give_infinite_figures() -> None:
         BenchmarkResult("empty", ())
 
 
+def test_benchmark_interleaved_takes_turns_on_a_fake_clock() -> None:
+    clock, cpu = FakeClock(), FakeClock()
+    calls: list[str] = []
+
+    def contender(name: str, seconds: float) -> Any:
+        def run() -> None:
+            calls.append(name)
+            clock.advance(seconds)
+            cpu.advance(seconds)
+
+        return run
+
+    results = benchmark_interleaved(
+        {"a": contender("a", 0.5), "b": contender("b", 0.25)},
+        iterations=3,
+        warmup=1,
+        samples_per_iteration={"a": 100},
+        clock=clock,
+        cpu_clock=cpu,
+    )
+    assert calls == ["a", "b"] * 4  # one warm-up round, then three timed ones
+    assert results["a"].times == (0.5, 0.5, 0.5) and results["b"].times == (0.25,) * 3
+    assert results["a"].samples_per_iteration == 100 and results["b"].samples_per_iteration == 1
+    assert results["a"].best_rate == 200 and results["a"].median_rate == 200
+    assert results["b"].cpu_percent == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="iterations"):
+        benchmark_interleaved({"a": contender("a", 0.1)}, iterations=0)
+
+
+def test_time_call_and_paused_gc() -> None:
+    clock = FakeClock(7.0)
+
+    def work() -> str:
+        clock.advance(2.0)
+        return "done"
+
+    timing, value = time_call(work, clock=clock, cpu_clock=FakeClock())
+    assert value == "done"
+    assert (timing.started, timing.wall_seconds, timing.ended) == (7.0, 2.0, 9.0)
+    was_enabled = gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled() == was_enabled
+    with paused_gc(False):
+        assert gc.isenabled() == was_enabled
+
+
+def test_rates_of_a_result() -> None:
+    result = BenchmarkResult("r", (0.5, 0.25, 1.0, 0.5), samples_per_iteration=100)
+    assert result.rates == (200, 400, 100, 200)
+    assert result.best_rate == 400 and result.median_rate == 200
+    assert BenchmarkResult("zero", (0.0, 1.0)).median_rate is None
+
+
 def test_t_quantile_is_scipys() -> None:
     scipy_stats = pytest.importorskip("scipy.stats")
     for df in (1, 2, 3, 5, 9, 30, 200):
         assert t_quantile(0.975, df) == scipy_stats.t.ppf(0.975, df)
     with pytest.raises(ValueError):
         t_quantile(1.0, 3)
+
+
+def test_statistics_are_scipys_and_repeatable() -> None:
+    scipy_stats = pytest.importorskip("scipy.stats")
+    times = noisy(1.0, 0.05, 12, seed=21)
+    expected = scipy_stats.t.interval(
+        0.9, len(times) - 1, loc=np.mean(times), scale=scipy_stats.sem(times)
+    )
+    assert mean_interval(times, 0.9) == pytest.approx(expected)
+    a, b = np.array(times), np.array(noisy(1.2, 0.05, 12, seed=22))
+    test = scipy_stats.mannwhitneyu(b, a, alternative="two-sided")
+    assert shift_p_value(a, b) == pytest.approx(test.pvalue)
+    assert shift_p_value(a, a[::-1].copy()) == 1.0
+    interval = median_ratio_interval(a, b, 0.95, seed=3)
+    assert interval == median_ratio_interval(a, b, 0.95, seed=3)  # seeded: the same answer
+    low, high = interval
+    assert low is not None and high is not None
+    assert low < float(np.median(a) / np.median(b)) < high
+    assert median_ratio_interval(np.array([2.0]), np.array([1.0, 1.0]), 0.95, seed=0) == (2.0, 2.0)
+
+
+def test_without_scipy_intervals_are_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "scipy", None)  # `import scipy` raises ImportError
+    result = BenchmarkResult("r", (0.10, 0.12, 0.08), samples_per_iteration=10)
+    with pytest.raises(ImportError, match=r"dpa\[bench\]"):
+        result.confidence_interval()
+    assert result.throughput_interval() == (None, None)
+    assert result.summary()["ci95_seconds"] == [None, None]
+    table = results_table(BenchmarkRun.of([result]))
+    assert table.splitlines()[-1].split()[4] == "-"  # the 95% CI column
+
+
+def test_tables() -> None:
+    table = text_table(["name", "rate", "note"], [["a", "1", "x"], ["bbb", "22", ""]])
+    assert table.splitlines() == [
+        "name  rate  note",
+        "----  ----  ----",
+        "a        1  x",
+        "bbb     22",
+    ]
+    right_only = text_table(["n", "v"], [["a", "10"]], left=[1])
+    assert right_only.splitlines()[2] == "a  10"
+    assert format_change(None, "-") == "-" and format_change(0.1) == "+10.0%"
 
 
 def test_measure_time_on_fake_clocks() -> None:
@@ -492,6 +594,19 @@ def test_distributed_benchmark_with_two_processes() -> None:
     assert two.extra["rank_coordination_overhead_ms"] >= 0
     assert two.to_metrics().distributed_efficiency == two.extra["distributed_efficiency"]
     assert two.cpu_percent is not None and two.cpu_percent > 0
+
+
+def test_worker_pool_times_calls_and_reports_failures() -> None:
+    with WorkerPool(2) as pool:
+        done = pool.round([(abs, (-3,)), (max, (1, 5))])
+        assert [r.value for r in done.replies] == [3, 5]
+        assert all(r.timing.wall_seconds >= 0 for r in done.replies)
+        assert done.wall_seconds >= 0 and done.span_seconds >= 0
+        with pytest.raises(RuntimeError, match="ValueError"):
+            pool.round([(int, ("not a number",)), (abs, (-1,))])
+        assert pool.round([(abs, (-2,))]).replies[0].value == 2  # still answering
+        with pytest.raises(ValueError, match="3 calls for 2"):
+            pool.round([(abs, (1,))] * 3)
 
 
 def test_system_info_is_json() -> None:

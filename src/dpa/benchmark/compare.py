@@ -51,6 +51,7 @@ class ComparisonReport:
         return pick(known, key=lambda n: known[n])
 
     def to_dict(self) -> dict[str, Any]:
+        """The comparison, JSON-ready (without the per-iteration times)."""
         return {
             "workload": self.workload,
             "baseline": self.baseline,
@@ -61,6 +62,7 @@ class ComparisonReport:
         }
 
     def to_markdown(self) -> str:
+        """A Markdown table of the configurations, then the recommendations."""
         header = ["configuration", "throughput (samples/s)", "change", "latency (ms)", "memory MB"]
         header += ["CPU %", "verdict"]
         rows = []

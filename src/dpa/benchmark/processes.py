@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .measure import Timing, time_call
+from .measure import Timing, measure_time, time_call
 
 __all__ = ["Call", "Reply", "Round", "WorkerPool"]
 
@@ -138,15 +138,14 @@ class WorkerPool:
         if len(calls) > len(self._pipes):
             raise ValueError(f"{len(calls)} calls for {len(self._pipes)} worker processes")
         pipes = self._pipes[: len(calls)]
-        began = time.perf_counter()
-        for pipe, call in zip(pipes, calls, strict=True):
-            pipe.send(call)
-        answers = [self._receive(pipe) for pipe in pipes]
-        wall = time.perf_counter() - began
+        with measure_time() as timing:
+            for pipe, call in zip(pipes, calls, strict=True):
+                pipe.send(call)
+            answers = [self._receive(pipe) for pipe in pipes]
         failures = [a.text for a in answers if isinstance(a, _Failure)]
         if failures:
             raise RuntimeError(f"benchmark worker pool: a call failed: {'; '.join(failures)}")
-        return Round(wall, answers)
+        return Round(timing.wall_seconds, answers)
 
     def __exit__(self, *exc: object) -> None:
         for pipe in self._pipes:

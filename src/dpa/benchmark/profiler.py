@@ -43,6 +43,7 @@ class ProfileResult:
     cpu_seconds: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict."""
         return asdict(self)
 
 

@@ -77,6 +77,7 @@ class RegressionResult:
 
     @property
     def is_regression(self) -> bool:
+        """Whether the verdict is a regression."""
         return self.verdict == REGRESSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +130,7 @@ class RegressionReport:
         return f"no significant change in {len(compared)} benchmarks"
 
     def rows(self) -> list[list[str]]:
+        """One row of table cells per benchmark (see :meth:`header`)."""
         return [
             [
                 r.name,
@@ -143,6 +145,7 @@ class RegressionReport:
         ]
 
     def header(self) -> list[str]:
+        """The column names of :meth:`rows`."""
         level = f"{100 * self.confidence:g}%"
         return [
             "benchmark",
@@ -155,6 +158,7 @@ class RegressionReport:
         ]
 
     def title(self) -> str:
+        """What was compared with what, and how: the line above the table."""
         return (
             f"{self.current_label} against {self.baseline_label}: throughput change, "
             f"Mann-Whitney U and bootstrap {100 * self.confidence:g}% interval; "
@@ -173,24 +177,27 @@ class RegressionReport:
         return notes
 
     def to_table(self) -> str:
+        """The report as plain text: title, table, notes, summary."""
         lines = [self.title(), text_table(self.header(), self.rows())]
         lines.extend(f"note: {note}" for note in self.all_notes())
         lines.append(self.summary())
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
+        """The report as Markdown: title, table, notes, summary."""
         lines = [f"**{self.title()}**", "", markdown_table(self.header(), self.rows()), ""]
         lines.extend(f"- {note}" for note in self.all_notes())
         lines.append(f"\n{self.summary()}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report, JSON-ready: the runs compared, how they were judged, the
+        summary line, the notes and every benchmark's result."""
+        judged = ("threshold", "confidence", "has_regressions")
         return {
             "baseline": self.baseline_label,
             "current": self.current_label,
-            "threshold": self.threshold,
-            "confidence": self.confidence,
-            "has_regressions": self.has_regressions,
+            **{name: getattr(self, name) for name in judged},
             "summary": self.summary(),
             "notes": list(self.notes),
             "results": [r.to_dict() for r in self.results],

@@ -72,6 +72,7 @@ RESULT_HEADER = (
 
 
 def result_rows(run: BenchmarkRun) -> list[list[str]]:
+    """One row of :data:`RESULT_HEADER` cells per benchmark of ``run``."""
     rows = []
     for name, r in run.results.items():
         cpu = r.cpu_percent
@@ -92,6 +93,7 @@ def result_rows(run: BenchmarkRun) -> list[list[str]]:
 
 
 def run_heading(run: BenchmarkRun) -> str:
+    """One line: the suite, backend, CPUs, versions and time of ``run``."""
     s = run.system
     parts = [
         f"suite {run.suite or '-'}",
@@ -111,6 +113,7 @@ def results_table(run: BenchmarkRun) -> str:
 
 
 def to_markdown(run: BenchmarkRun, comparison: RegressionReport | None = None) -> str:
+    """The run as a Markdown table (and the comparison below it, when given)."""
     lines = [f"### {run_heading(run)}", "", markdown_table(RESULT_HEADER, result_rows(run))]
     if comparison is not None:
         lines += ["", comparison.to_markdown()]

@@ -81,6 +81,7 @@ class PerformanceMetrics:
     rank_coordination_overhead_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields, JSON-ready (``None`` for what is not finite)."""
         safe: dict[str, Any] = json_safe(asdict(self))
         return safe
 
@@ -223,6 +224,7 @@ class BenchmarkResult:
         return None if cpu is None or total <= 0 else 100.0 * cpu / total
 
     def to_metrics(self) -> PerformanceMetrics:
+        """The headline figures of this result."""
         return PerformanceMetrics(
             throughput_samples_per_second=self.throughput,
             avg_latency_ms=self.avg_latency_ms,
@@ -236,13 +238,10 @@ class BenchmarkResult:
     def summary(self) -> dict[str, Any]:
         """The statistics of the times (the intervals ``None`` without scipy)."""
         interval = self._known_interval(0.95)
+        figures = ("mean", "median", "stdev", "min", "max")
         return {
             "iterations": self.iterations,
-            "mean_seconds": self.mean,
-            "median_seconds": self.median,
-            "stdev_seconds": self.stdev,
-            "min_seconds": self.min,
-            "max_seconds": self.max,
+            **{f"{figure}_seconds": getattr(self, figure) for figure in figures},
             "ci95_seconds": [None, None] if interval is None else list(interval),
             "throughput_ci95": list(self.throughput_interval()),
         }
@@ -264,6 +263,7 @@ class BenchmarkResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], name: str | None = None) -> BenchmarkResult:
+        """The result :meth:`to_dict` wrote (ValueError where ``data`` is not one)."""
         try:
             return cls(
                 name=str(data.get("name") or name or ""),
@@ -448,12 +448,14 @@ class BenchmarkConfig:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings, JSON-ready (the augmentation config as its own dict)."""
         data = asdict(self)
         data["augmentation"] = self.augmentation.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BenchmarkConfig:
+        """The config :meth:`to_dict` wrote."""
         fields = dict(data)
         if isinstance(fields.get("augmentation"), Mapping):
             fields["augmentation"] = AugmentationConfig.from_dict(dict(fields["augmentation"]))
@@ -478,9 +480,11 @@ class BenchmarkRun:
 
     @classmethod
     def of(cls, results: Iterable[BenchmarkResult], **fields: Any) -> BenchmarkRun:
+        """A run of ``results`` (by name, in order) and the other ``fields``."""
         return cls({r.name: r for r in results}, **fields)
 
     def to_dict(self) -> dict[str, Any]:
+        """The run as saved: format, when, where, how, and every benchmark."""
         data = {
             "format": RUN_FORMAT,
             "format_version": RUN_FORMAT_VERSION,
@@ -503,6 +507,7 @@ class BenchmarkRun:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "run") -> BenchmarkRun:
+        """The run :meth:`to_dict` wrote (ValueError naming ``source`` where it is not)."""
         if not isinstance(data, Mapping) or data.get("format") != RUN_FORMAT:
             raise ValueError(f"{source}: not a saved dpa bench run (no format {RUN_FORMAT!r})")
         benchmarks = data.get("benchmarks")

@@ -6,9 +6,10 @@ Every benchmark generates the parameters of consecutive ids from
 :func:`~dpa.benchmark.benchmark_function`).
 
 The distributed benchmark starts ``max_processes`` worker processes once
-(``spawn``), waits until they are ready, then for each process count ``p``
-times rounds in which ranks ``0 .. p-1`` each generate their share of the
-workload (:func:`dpa.generate_distributed_batch` over their
+(:class:`~dpa.benchmark.processes.WorkerPool`, ``spawn``), waits until they are
+ready, then for each process count ``p`` times rounds in which ranks
+``0 .. p-1`` each generate their share of the workload
+(:func:`dpa.generate_distributed_batch` over their
 :class:`~dpa.DistributedRangeSplitter` range). A round's time runs from sending
 the work to the last answer; its coordination overhead is that time less the
 slowest rank's own generation time. Efficiency is throughput with ``p``
