@@ -85,7 +85,9 @@ def bench_loaders(args: argparse.Namespace) -> dict[str, Any]:
             name: functools.partial(epoch, data, batch_apply, args.batch_size, workers)
             for name, (data, batch_apply) in datasets.items()
         }
-        timed = benchmark_interleaved(epochs, iterations=args.repeats, warmup=1)
+        # The collector stays on, as a training loop has it: a collection just before
+        # an epoch slows torch's first batches (here 1 ms became 140 ms a baseline epoch).
+        timed = benchmark_interleaved(epochs, iterations=args.repeats, warmup=1, disable_gc=False)
         best_base = timed["baseline"].min
         rows = {
             name: {
@@ -125,7 +127,9 @@ def bench_apply(device: str, batch: int, repeats: int) -> dict[str, float]:
         if device.startswith("cuda"):
             torch.cuda.synchronize()
 
-    timed = benchmark_function(apply, iterations=repeats, warmup=1, samples_per_iteration=batch)
+    timed = benchmark_function(
+        apply, iterations=repeats, warmup=1, samples_per_iteration=batch, disable_gc=False
+    )
     best, median = timed.best_rate or 0.0, timed.median_rate or 0.0
     print(f"apply_params on {device}: batch {batch}: {best:,.0f} images/s (median {median:,.0f})")
     return {"batch": batch, "best_images_per_s": best, "median_images_per_s": median}

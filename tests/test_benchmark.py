@@ -329,6 +329,15 @@ def test_profiler_on_a_fake_clock() -> None:
     assert profiler.get_profile_summary()["raises"].count == 1
 
 
+def test_the_profilers_old_path_warns() -> None:
+    from dpa.benchmark import measure
+
+    with pytest.warns(DeprecationWarning, match=r"import it from dpa\.benchmark"):
+        assert measure.PerformanceProfiler is PerformanceProfiler
+    with pytest.raises(AttributeError):
+        _ = measure.no_such_name
+
+
 def test_profiler_token_can_end_in_another_thread() -> None:
     profiler = PerformanceProfiler()
     token = profiler.start("handoff")

@@ -13,12 +13,14 @@ Example:
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import platform
 import sys
 import threading
 import time
 import tracemalloc
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +44,24 @@ __all__ = [
 MB = 1024 * 1024
 Clock = Callable[[], float]
 T = TypeVar("T")
+
+#: Names that lived here before 0.4, and the module that has them now.
+_MOVED = {"PerformanceProfiler": "profiler", "ProfileResult": "profiler"}
+
+
+def __getattr__(name: str) -> Any:
+    """The profiler's names, read from their module now, with a DeprecationWarning
+    (``dpa.benchmark.PerformanceProfiler`` is the path that stays)."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{__name__}.{name} moved to dpa.benchmark.{_MOVED[name]}: import it from "
+        f"dpa.benchmark ({name}); this path goes in dpa 0.5",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    module = importlib.import_module(f"{__package__}.{_MOVED[name]}")
+    return getattr(module, name)
 
 
 # --------------------------------------------------------------------------- time

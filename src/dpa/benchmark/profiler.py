@@ -20,12 +20,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, ParamSpec, TypeVar, overload
 
-from .measure import Clock
-
 __all__ = ["PerformanceProfiler", "ProfileResult"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
