@@ -1,11 +1,12 @@
-"""dpa.benchmark: statistics on fake clocks and fake samples (deterministic), the
-profiler under threads, reports and plots, the runner on tiny workloads, and
-`dpa bench`. No test asserts a wall-clock figure."""
+"""dpa.benchmark: results and their statistics on fake clocks and fake samples
+(deterministic), regressions, reports and plots, the runner on tiny workloads, and
+`dpa bench`. No test asserts a wall-clock figure. (The timer, the profiler and the
+worker processes: test_benchmark_measure.py; statistics and tables:
+test_benchmark_stats.py.)"""
 
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
 import math
@@ -13,13 +14,13 @@ import os
 import struct
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from benchmark_fakes import FakeClock, noisy
 from dpa._backends import native_available
 from dpa._cli import main
 from dpa.benchmark import (
@@ -28,12 +29,8 @@ from dpa.benchmark import (
     BenchmarkRun,
     BenchmarkRunner,
     PerformanceMetrics,
-    PerformanceProfiler,
     benchmark_function,
     detect_regressions,
-    get_system_info,
-    measure_memory,
-    measure_time,
     metrics_json,
     plot_report,
     results_table,
@@ -41,35 +38,13 @@ from dpa.benchmark import (
     to_csv,
     to_markdown,
 )
-from dpa.benchmark.measure import paused_gc, time_call
-from dpa.benchmark.processes import WorkerPool
 from dpa.benchmark.regression import IMPROVEMENT, MISSING, NO_BASELINE, NO_CHANGE, REGRESSION
 from dpa.benchmark.results import benchmark_interleaved
-from dpa.benchmark.stats import mean_interval, median_ratio_interval, shift_p_value, t_quantile
-from dpa.benchmark.tables import format_change, text_table
 
 DPA = [sys.executable, "-m", "dpa"]
 
 
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def noisy(center: float, relative_sd: float, n: int, seed: int) -> list[float]:
-    rng = np.random.default_rng(seed)
-    return [float(v) for v in center * (1 + relative_sd * rng.standard_normal(n))]
-
-
-# --------------------------------------------------------------------------- timing
+# --------------------------------------------------------------------------- results
 
 
 def test_benchmark_function_keeps_every_iteration_on_a_fake_clock() -> None:
@@ -160,56 +135,11 @@ def test_benchmark_interleaved_takes_turns_on_a_fake_clock() -> None:
         benchmark_interleaved({"a": contender("a", 0.1)}, iterations=0)
 
 
-def test_time_call_and_paused_gc() -> None:
-    clock = FakeClock(7.0)
-
-    def work() -> str:
-        clock.advance(2.0)
-        return "done"
-
-    timing, value = time_call(work, clock=clock, cpu_clock=FakeClock())
-    assert value == "done"
-    assert (timing.started, timing.wall_seconds, timing.ended) == (7.0, 2.0, 9.0)
-    was_enabled = gc.isenabled()
-    with paused_gc():
-        assert not gc.isenabled()
-    assert gc.isenabled() == was_enabled
-    with paused_gc(False):
-        assert gc.isenabled() == was_enabled
-
-
 def test_rates_of_a_result() -> None:
     result = BenchmarkResult("r", (0.5, 0.25, 1.0, 0.5), samples_per_iteration=100)
     assert result.rates == (200, 400, 100, 200)
     assert result.best_rate == 400 and result.median_rate == 200
     assert BenchmarkResult("zero", (0.0, 1.0)).median_rate is None
-
-
-def test_t_quantile_is_scipys() -> None:
-    scipy_stats = pytest.importorskip("scipy.stats")
-    for df in (1, 2, 3, 5, 9, 30, 200):
-        assert t_quantile(0.975, df) == scipy_stats.t.ppf(0.975, df)
-    with pytest.raises(ValueError):
-        t_quantile(1.0, 3)
-
-
-def test_statistics_are_scipys_and_repeatable() -> None:
-    scipy_stats = pytest.importorskip("scipy.stats")
-    times = noisy(1.0, 0.05, 12, seed=21)
-    expected = scipy_stats.t.interval(
-        0.9, len(times) - 1, loc=np.mean(times), scale=scipy_stats.sem(times)
-    )
-    assert mean_interval(times, 0.9) == pytest.approx(expected)
-    a, b = np.array(times), np.array(noisy(1.2, 0.05, 12, seed=22))
-    test = scipy_stats.mannwhitneyu(b, a, alternative="two-sided")
-    assert shift_p_value(a, b) == pytest.approx(test.pvalue)
-    assert shift_p_value(a, a[::-1].copy()) == 1.0
-    interval = median_ratio_interval(a, b, 0.95, seed=3)
-    assert interval == median_ratio_interval(a, b, 0.95, seed=3)  # seeded: the same answer
-    low, high = interval
-    assert low is not None and high is not None
-    assert low < float(np.median(a) / np.median(b)) < high
-    assert median_ratio_interval(np.array([2.0]), np.array([1.0, 1.0]), 0.95, seed=0) == (2.0, 2.0)
 
 
 def test_without_scipy_intervals_are_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,132 +151,6 @@ def test_without_scipy_intervals_are_unknown(monkeypatch: pytest.MonkeyPatch) ->
     assert result.summary()["ci95_seconds"] == [None, None]
     table = results_table(BenchmarkRun.of([result]))
     assert table.splitlines()[-1].split()[4] == "-"  # the 95% CI column
-
-
-def test_tables() -> None:
-    table = text_table(["name", "rate", "note"], [["a", "1", "x"], ["bbb", "22", ""]])
-    assert table.splitlines() == [
-        "name  rate  note",
-        "----  ----  ----",
-        "a        1  x",
-        "bbb     22",
-    ]
-    right_only = text_table(["n", "v"], [["a", "10"]], left=[1])
-    assert right_only.splitlines()[2] == "a  10"
-    assert format_change(None, "-") == "-" and format_change(0.1) == "+10.0%"
-
-
-def test_measure_time_on_fake_clocks() -> None:
-    clock, cpu = FakeClock(), FakeClock()
-    with measure_time(clock, cpu) as timing:
-        clock.advance(2.0)
-        cpu.advance(3.0)  # two threads busy part of the time
-    assert timing.wall_seconds == 2.0 and timing.cpu_seconds == 3.0
-    assert timing.cpu_percent == pytest.approx(150.0)
-
-
-def test_measure_memory_nests() -> None:
-    with measure_memory() as outer:
-        with measure_memory() as inner:
-            small = np.ones(1 << 17)  # 1 MiB
-        del small
-        big = np.ones(1 << 20)  # 8 MiB
-        del big
-    assert 0.9 <= inner.traced_peak_mb < 4
-    assert outer.traced_peak_mb >= 7.9
-    assert outer.rss_start_mb is not None and outer.rss_delta_mb is not None
-
-
-# --------------------------------------------------------------------------- profiler
-
-
-def test_profiler_counts_are_exact_under_8_threads() -> None:
-    profiler = PerformanceProfiler()
-
-    @profiler.profile_function
-    def leaf(n: int) -> int:
-        return n + 1
-
-    @profiler.profile_function(name="recursive")
-    def recursive(depth: int) -> int:
-        return 0 if depth == 0 else 1 + recursive(depth - 1)
-
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            for i in range(500):
-                with profiler.profile_context("block"):
-                    leaf(i)
-                    token = profiler.start("manual")
-                    profiler.end("manual", token)
-                recursive(3)  # 4 nested calls of one name
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    summary = profiler.get_profile_summary()
-    counts = {name: result.count for name, result in summary.items()}
-    assert counts == {"block": 4000, "leaf": 4000, "manual": 4000, "recursive": 16000}
-    assert profiler.open_timings() == 0
-    block = summary["block"]
-    assert block.min_seconds <= block.mean_seconds <= block.max_seconds
-    assert block.total_seconds == pytest.approx(block.mean_seconds * 4000)
-    profiler.reset()
-    assert profiler.get_profile_summary() == {}
-
-
-def test_profiler_on_a_fake_clock() -> None:
-    clock, cpu = FakeClock(), FakeClock()
-    profiler = PerformanceProfiler(clock=clock, cpu_clock=cpu)
-    for seconds in (1.0, 3.0):
-        profiler.start("step")
-        clock.advance(seconds)
-        cpu.advance(seconds / 4)
-        assert profiler.end("step") == seconds
-    # nested timings of one name end innermost first
-    profiler.start("outer")
-    clock.advance(1.0)
-    profiler.start("outer")
-    clock.advance(2.0)
-    assert profiler.end("outer") == 2.0
-    assert profiler.end("outer") == 3.0
-    step = profiler.get_profile_summary()["step"]
-    assert (step.count, step.total_seconds, step.min_seconds, step.max_seconds) == (2, 4, 1, 3)
-    assert step.stdev_seconds == pytest.approx(math.sqrt(2))
-    assert step.cpu_seconds == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="no open profile timing"):
-        profiler.end("never started")
-    with profiler.profile_context("raises"), pytest.raises(KeyError):
-        raise KeyError("x")
-    assert profiler.get_profile_summary()["raises"].count == 1
-
-
-def test_the_profilers_old_path_warns() -> None:
-    from dpa.benchmark import measure
-
-    with pytest.warns(DeprecationWarning, match=r"import it from dpa\.benchmark"):
-        assert measure.PerformanceProfiler is PerformanceProfiler
-    with pytest.raises(AttributeError):
-        _ = measure.no_such_name
-
-
-def test_profiler_token_can_end_in_another_thread() -> None:
-    profiler = PerformanceProfiler()
-    token = profiler.start("handoff")
-    ended: list[float] = []
-    thread = threading.Thread(target=lambda: ended.append(profiler.end("handoff", token)))
-    thread.start()
-    thread.join()
-    assert len(ended) == 1 and profiler.get_profile_summary()["handoff"].count == 1
-    assert profiler.get_profile_summary()["handoff"].cpu_seconds == 0.0  # other thread
 
 
 # --------------------------------------------------------------------------- regressions
@@ -603,25 +407,6 @@ def test_distributed_benchmark_with_two_processes() -> None:
     assert two.extra["rank_coordination_overhead_ms"] >= 0
     assert two.to_metrics().distributed_efficiency == two.extra["distributed_efficiency"]
     assert two.cpu_percent is not None and two.cpu_percent > 0
-
-
-def test_worker_pool_times_calls_and_reports_failures() -> None:
-    with WorkerPool(2) as pool:
-        done = pool.round([(abs, (-3,)), (max, (1, 5))])
-        assert [r.value for r in done.replies] == [3, 5]
-        assert all(r.timing.wall_seconds >= 0 for r in done.replies)
-        assert done.wall_seconds >= 0 and done.span_seconds >= 0
-        with pytest.raises(RuntimeError, match="ValueError"):
-            pool.round([(int, ("not a number",)), (abs, (-1,))])
-        assert pool.round([(abs, (-2,))]).replies[0].value == 2  # still answering
-        with pytest.raises(ValueError, match="3 calls for 2"):
-            pool.round([(abs, (1,))] * 3)
-
-
-def test_system_info_is_json() -> None:
-    info = get_system_info()
-    json.dumps(info)
-    assert info["usable_cpus"] >= 1
 
 
 def test_import_dpa_benchmark_stays_light() -> None:
