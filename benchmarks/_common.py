@@ -7,7 +7,7 @@ Timing, tables and the machine's description come from :mod:`dpa.benchmark`
 :func:`~dpa.benchmark.get_system_info`): one timer and one table for every benchmark.
 
 A plain module, not a package: each script runs as ``python benchmarks/bench_x.py``,
-which puts this folder first on ``sys.path``, and imports it as ``from _common import ...``.
+which puts this folder first on ``sys.path``, and imports it as ``import _common as common``.
 """
 
 from __future__ import annotations
