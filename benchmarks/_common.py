@@ -1,28 +1,29 @@
-"""What the benchmark scripts share: the naive inline DPA v0.2, exact-agreement helpers,
-timing with the garbage collector off, rate statistics, the aligned table, argument
-types, and the report's boilerplate (mismatch list, acceptance block, JSON file).
+"""What the benchmark scripts share: the naive inline DPA v0.2 and the exact-agreement
+helpers, the options every script takes, rate figures and ratios, and the report's
+boilerplate (the machine line, the mismatch list, the acceptance lines, the JSON file).
+
+Timing, tables and the machine's description come from :mod:`dpa.benchmark`
+(:func:`~dpa.benchmark.benchmark_interleaved`, :func:`~dpa.benchmark.tables.text_table`,
+:func:`~dpa.benchmark.get_system_info`): one timer and one table for every benchmark.
 
 A plain module, not a package: each script runs as ``python benchmarks/bench_x.py``,
-which puts this folder first on ``sys.path``, and imports it as ``from _common import ...``.
+which puts this folder first on ``sys.path``, and imports it as ``import _common as common``.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import hashlib
 import json
-import os
 import random
 import statistics
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from dpa import AugmentationConfig
-
-T = TypeVar("T")
+from dpa._io import write_atomic
+from dpa.benchmark import BenchmarkResult
 
 PARAMS = ("rotation", "brightness", "noise", "scale", "contrast")
 
@@ -110,6 +111,24 @@ def compare_records(
     return problems
 
 
+def agreement_problems(
+    check: Callable[[list[int], AugmentationConfig], list[str]],
+    start: int,
+    count: int,
+    config: AugmentationConfig,
+) -> tuple[list[str], int]:
+    """``check(ids, config)`` on the ids to be timed (``count`` from ``start``), on
+    :data:`ODD_IDS`, and on ids 0..49 with :func:`other_config`: the mismatches, and
+    how many ids were checked."""
+    timed_ids = list(range(start, start + count))
+    problems = (
+        check(timed_ids, config)
+        + check(list(ODD_IDS), config)
+        + check(list(range(50)), other_config())
+    )
+    return problems, len(timed_ids) + len(ODD_IDS) + 50
+
+
 def report_mismatch(title: str, problems: list[str]) -> bool:
     """Print ``problems`` under ``title`` to stderr; whether there were any."""
     if problems:
@@ -119,78 +138,77 @@ def report_mismatch(title: str, problems: list[str]) -> bool:
     return bool(problems)
 
 
-# --------------------------------------------------------------------------- timing
+# --------------------------------------------------------------------------- figures
 
 
-def timed(call: Callable[[], T], clock: Callable[[], float] = time.perf_counter) -> tuple[float, T]:
-    """Seconds for one ``call()`` and what it returned, garbage collector off (as
-    :mod:`timeit`)."""
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        t0 = clock()
-        result = call()
-        return clock() - t0, result
-    finally:
-        if was_enabled:
-            gc.enable()
+def spread(values: Sequence[float]) -> dict[str, Any]:
+    """The best (largest), the median and all of some rates."""
+    return {"best": max(values), "median": statistics.median(values), "all": list(values)}
 
 
-def interleaved(
-    names: Iterable[str], repeats: int, measure: Callable[[str], float]
-) -> dict[str, list[float]]:
-    """``measure(name)`` for every name in turn, ``repeats`` rounds: each name's times."""
-    order = list(names)
-    times: dict[str, list[float]] = {name: [] for name in order}
-    for _ in range(repeats):
-        for name in order:
-            times[name].append(measure(name))
-    return times
+def rates_of(result: BenchmarkResult) -> dict[str, Any]:
+    """:func:`spread` of a benchmark's per-iteration rates (samples per second)."""
+    return {"best": result.best_rate, "median": result.median_rate, "all": list(result.rates)}
 
 
-def stats(values: list[float]) -> dict[str, Any]:
-    return {"best": max(values), "median": statistics.median(values), "all": values}
+def ratio(numerator: dict[str, Any], denominator: dict[str, Any]) -> dict[str, float]:
+    """Best over best and median over median of two :func:`spread` figures."""
+    return {
+        "best": numerator["best"] / denominator["best"],
+        "median": numerator["median"] / denominator["median"],
+    }
 
 
 # --------------------------------------------------------------------------- report
 
 
-def print_aligned(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-    """A table: the first column left-aligned, the others right-aligned, two spaces apart."""
-    widths = [max(len(r[i]) for r in (headers, *rows)) for i in range(len(headers))]
+def rate_cells(best: float, median: float) -> tuple[str, str]:
+    """The best and the median rate as table cells (whole numbers, thousands marked)."""
+    return f"{best:,.0f}", f"{median:,.0f}"
 
-    def line(cells: tuple[str, ...]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join((first, *rest))
 
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
+def machine_line(system: dict[str, Any]) -> str:
+    """The first line of a report: python, dpa, the backend and the CPUs, from
+    :func:`dpa.benchmark.get_system_info`."""
+    return (
+        f"python {system['python']} ({system['implementation']}), dpa {system['dpa_version']}, "
+        f"backend {system['backend']}, {system['usable_cpus']} usable of "
+        f"{system['cpu_count']} CPUs"
+    )
 
 
 def print_acceptance(
-    title: str, results: list[dict[str, Any]], shown: Callable[[dict[str, Any]], str]
+    title: str,
+    results: list[dict[str, Any]],
+    shown: Callable[[dict[str, Any]], str],
+    check: bool,
 ) -> bool:
-    """The PASS/FAIL lines of ``results`` (``criterion``, ``passed``), each with
-    ``shown(result)``; whether all passed."""
+    """The acceptance lines of ``results`` (``criterion``, ``passed``) under ``title``,
+    each with ``shown(result)``; whether all passed. With ``check`` (``--check``) they
+    are a check, PASS or FAIL, and a FAIL makes the script exit 1 (:func:`finish`);
+    without, they are figures against their targets: met or not met."""
+    passed_word, failed_word = ("PASS", "FAIL") if check else ("met", "not met")
     print()
-    print(title)
+    print(f"{title}:" if check else f"{title}, figures (--check makes them a check):")
     width = max(len(r["criterion"]) for r in results)
+    word_width = max(len(passed_word), len(failed_word))
     for r in results:
-        verdict = "PASS" if r["passed"] else "FAIL"
+        verdict = (passed_word if r["passed"] else failed_word).ljust(word_width)
         print(f"  {verdict}  {r['criterion'].ljust(width)}  ({shown(r)})")
     return all(r["passed"] for r in results)
 
 
-def write_json(path: str, report: dict[str, Any]) -> None:
-    """Write ``report`` to ``path`` (indented, a final newline) and say so."""
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(report, fh, indent=2)
-        fh.write("\n")
-    print(f"wrote {path}")
+def finish(args: argparse.Namespace, report: dict[str, Any], criteria: list[dict[str, Any]]) -> int:
+    """Write ``report``, with the acceptance ``criteria`` and whether ``all_passed``,
+    to ``--json`` where given; the exit status: 1 where ``--check`` found a criterion
+    not met, else 0."""
+    passed = all(c["passed"] for c in criteria)
+    report = {**report, "acceptance": criteria, "all_passed": passed}
+    if args.json:
+        text = json.dumps(report, indent=2) + "\n"
+        write_atomic(args.json, text.encode("utf-8"))
+        print(f"wrote {args.json}")
+    return 1 if args.check and not passed else 0
 
 
 # --------------------------------------------------------------------------- options
@@ -203,6 +221,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -210,11 +235,47 @@ def positive_float(text: str) -> float:
     return value
 
 
-def usable_cpus() -> int | None:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        return None
+def number_option(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    default: float,
+    metavar: str,
+    help: str,
+    kind: Callable[[str], float] = positive_int,
+) -> None:
+    """A numeric option (``kind`` reads and checks it), its default named in its help."""
+    shown = f"{default:g}" if isinstance(default, float) else str(default)
+    parser.add_argument(
+        flag, type=kind, default=default, metavar=metavar, help=f"{help} (default: {shown})"
+    )
+
+
+def add_run_options(
+    parser: argparse.ArgumentParser,
+    *,
+    repeats: int,
+    verify: int,
+    check: str = "exit 1 if an acceptance criterion is not met",
+    verify_help: str = "ids checked for exact agreement before timing",
+) -> None:
+    """The options every script takes: ``--repeats``, ``--verify``, ``--json`` and
+    ``--check``."""
+    number_option(parser, "--repeats", repeats, "R", "repetitions of each contender, interleaved")
+    number_option(parser, "--verify", verify, "M", verify_help)
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
+    parser.add_argument("--check", action="store_true", help=check)
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What a report says of how it ran: the options every script shares, where given."""
+    names = {
+        "samples": "samples",
+        "repeats": "repeats",
+        "start_id": "start_id",
+        "depth": "augmentation_depth",
+        "verify": "ids_verified",
+    }
+    return {key: getattr(args, name) for name, key in names.items() if hasattr(args, name)}
 
 
 def native_missing() -> bool:

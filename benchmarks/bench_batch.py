@@ -16,47 +16,38 @@ each consumer only counting the samples it gets. All use the same ``workers``.
 Before timing, the script checks on a smaller range that every strategy yields every id
 exactly once, with values equal to ``generate_batch``'s to the last bit, and exits with
 status 2 if not. The contenders run interleaved (generate_batch, sequential,
-round_robin, memory_optimized, adaptive, generate_batch, ...) for several repetitions,
-each timed with the garbage collector off as :mod:`timeit` does, so that a noisy machine
-hurts them alike (``--clock cpu`` times this process's CPU time instead of wall time, for
-a machine shared with other work); the best and the median rate of the repetitions are
-reported, and each strategy's rate is divided by generate_batch's measured in the same
-run, best to best (median to median alongside). The strategy layer's overhead is ``1 - that ratio``.
+round_robin, memory_optimized, adaptive, generate_batch, ...) for several repetitions
+(:func:`dpa.benchmark.benchmark_interleaved`: each call timed with the garbage collector
+off, as :mod:`timeit` does), so that a noisy machine hurts them alike (``--clock cpu``
+times this process's CPU time instead of wall time, for a machine shared with other
+work); the best and the median rate of the repetitions are reported, and each
+strategy's rate is divided by generate_batch's measured in the same run, best to best
+(median to median alongside). The strategy layer's overhead is ``1 - that ratio``.
 
 Run it from the repository root::
 
     .venv/bin/python benchmarks/bench_batch.py
     .venv/bin/python benchmarks/bench_batch.py --samples 1000000 --repeats 5 --json batch.json
-    .venv/bin/python benchmarks/bench_batch.py --check   # exit 1 if a criterion fails
+    .venv/bin/python benchmarks/bench_batch.py --check   # exit 1 if a criterion is not met
 
-``--check`` applies the acceptance criterion, on best rates: every strategy's overhead
-against generate_batch alone is at most 10%.
+The acceptance criterion, on best rates: every strategy's overhead against
+generate_batch alone is at most 10%. It is printed as a figure (met or not met);
+``--check`` makes it a check (PASS or FAIL, exit status 1 on a FAIL).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+import _common as common
 import dpa
-from _common import (
-    interleaved,
-    positive_float,
-    positive_int,
-    print_acceptance,
-    print_aligned,
-    report_mismatch,
-    stats,
-    timed,
-    usable_cpus,
-    write_json,
-)
 from dpa import AugmentationConfig, BatchConfig, BatchMetrics, BatchProcessor, ParamBatch
+from dpa.benchmark import BenchmarkResult, benchmark_interleaved, get_system_info
+from dpa.benchmark.tables import text_table
 
 MAX_OVERHEAD = 0.10
 STRATEGIES = ("sequential", "round_robin", "memory_optimized", "adaptive")
@@ -124,12 +115,15 @@ CONTENDERS: tuple[tuple[str, Runner], ...] = (
 CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
-def time_once(runner: Runner, job: Job, clock: Callable[[], float] = time.perf_counter) -> float:
-    """Seconds for one run of ``runner``, garbage collector off (as :mod:`timeit`)."""
-    elapsed, count = timed(lambda: runner(job), clock)
-    if count != job.n:
-        raise RuntimeError(f"{runner.__name__}: {count} samples for {job.n} ids")
-    return elapsed
+def counted(runner: Runner, job: Job) -> Callable[[], None]:
+    """``runner(job)`` as a function to time, which checks that every id came back."""
+
+    def run() -> None:
+        count = runner(job)
+        if count != job.n:
+            raise RuntimeError(f"{runner.__name__}: {count} samples for {job.n} ids")
+
+    return run
 
 
 # --------------------------------------------------------------------------- exactness
@@ -171,29 +165,24 @@ def check_exactness(n: int, job: Job) -> list[str]:
 
 
 def summarize(
-    times: dict[str, list[float]], n: int, batches: dict[str, dict[str, Any]]
+    results: dict[str, BenchmarkResult], batches: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     """Rates (samples/s), each strategy's ratio to generate_batch and its overhead."""
-    contenders = {name: stats([n / t for t in ts]) for name, ts in times.items()}
-    base = contenders["generate_batch"]
+    contenders = {name: common.rates_of(result) for name, result in results.items()}
     ratios = {
-        name: {
-            "best": contenders[name]["best"] / base["best"],
-            "median": contenders[name]["median"] / base["median"],
-        }
-        for name in STRATEGIES
+        name: common.ratio(contenders[name], contenders["generate_batch"]) for name in STRATEGIES
     }
     return {
         "contenders": {
             name: {
-                "samples": n,
-                "best_samples_per_s": s["best"],
-                "median_samples_per_s": s["median"],
-                "samples_per_s": s["all"],
-                "seconds": times[name],
+                "samples": results[name].samples_per_iteration,
+                "best_samples_per_s": rates["best"],
+                "median_samples_per_s": rates["median"],
+                "samples_per_s": rates["all"],
+                "seconds": list(results[name].times),
                 **batches.get(name, {}),
             }
-            for name, s in contenders.items()
+            for name, rates in contenders.items()
         },
         "ratios": ratios,
         "overhead": {
@@ -225,15 +214,14 @@ def print_table(summary: dict[str, Any], baseline_batches: int) -> None:
         rows.append(
             (
                 name,
-                f"{c['best_samples_per_s']:,.0f}",
-                f"{c['median_samples_per_s']:,.0f}",
+                *common.rate_cells(c["best_samples_per_s"], c["median_samples_per_s"]),
                 f"{ratio:.3f}",
                 "-" if name == "generate_batch" else f"{100 * (1 - ratio):+.1f}%",
                 f"{batches:,}",
                 f"{average:,.0f}",
             )
         )
-    print_aligned(headers, rows)
+    print(text_table(headers, rows, left=[0]))
 
 
 def acceptance(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -251,62 +239,29 @@ def acceptance(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--samples",
-        type=positive_int,
-        default=10_000_000,
-        metavar="N",
-        help="ids per measurement (default: 10000000)",
-    )
-    parser.add_argument(
+    common.number_option(parser, "--samples", 10_000_000, "N", "ids per measurement")
+    common.number_option(
+        parser,
         "--batch-size",
-        type=positive_int,
-        default=65536,
-        metavar="B",
-        help="ids per batch of generate_batch and sequential, per block of round_robin "
-        "(default: 65536)",
+        65536,
+        "B",
+        "ids per batch of generate_batch and sequential, per block of round_robin",
     )
-    parser.add_argument(
-        "--lanes", type=positive_int, default=4, metavar="L", help="round_robin lanes (default: 4)"
-    )
-    parser.add_argument(
+    common.number_option(parser, "--lanes", 4, "L", "round_robin lanes")
+    common.number_option(
+        parser,
         "--max-memory-mb",
-        type=positive_float,
-        default=64.0,
-        metavar="M",
-        help="memory_optimized's max_memory_mb (default: 64)",
+        64.0,
+        "M",
+        "memory_optimized's max_memory_mb",
+        common.positive_float,
     )
-    parser.add_argument(
-        "--target-ms",
-        type=positive_float,
-        default=100.0,
-        metavar="T",
-        help="adaptive's target_batch_ms (default: 100)",
+    common.number_option(
+        parser, "--target-ms", 100.0, "T", "adaptive's target_batch_ms", common.positive_float
     )
-    parser.add_argument(
-        "--workers", type=positive_int, default=1, metavar="W", help="threads (default: 1)"
-    )
-    parser.add_argument(
-        "--repeats",
-        type=positive_int,
-        default=3,
-        metavar="R",
-        help="repetitions of each contender, interleaved (default: 3)",
-    )
-    parser.add_argument(
-        "--depth",
-        type=positive_int,
-        default=AugmentationConfig().augmentation_depth,
-        metavar="D",
-        help="augmentation_depth of the config timed (default: the config's default)",
-    )
-    parser.add_argument(
-        "--verify",
-        type=positive_int,
-        default=20_000,
-        metavar="M",
-        help="ids checked for exactness before timing (default: 20000)",
-    )
+    common.number_option(parser, "--workers", 1, "W", "threads")
+    depth = AugmentationConfig().augmentation_depth
+    common.number_option(parser, "--depth", depth, "D", "augmentation_depth of the config timed")
     parser.add_argument(
         "--clock",
         choices=sorted(CLOCKS),
@@ -314,9 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         help="wall time, or this process's CPU time (less disturbed by other work on a "
         "shared machine) (default: wall)",
     )
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 if an acceptance criterion fails"
+    common.add_run_options(
+        parser, repeats=3, verify=20_000, verify_help="ids checked for exactness before timing"
     )
     args = parser.parse_args(argv)
 
@@ -325,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Exactness first: a fast wrong answer is no answer.
     problems = check_exactness(args.verify, job)
-    if report_mismatch("MISMATCH between the strategies and generate_batch:", problems):
+    if common.report_mismatch("MISMATCH between the strategies and generate_batch:", problems):
         return 2
     print(
         f"exactness: every strategy yields ids 0..{args.verify - 1} once each, equal to "
@@ -335,27 +289,33 @@ def main(argv: list[str] | None = None) -> int:
     # Warm-up: imports, caches, first allocations; not recorded.
     warm = Job(min(args.samples, 50_000), args, config)
     for _name, runner in CONTENDERS:
-        time_once(runner, warm)
+        counted(runner, warm)()
 
-    runners = dict(CONTENDERS)
     batches: dict[str, dict[str, Any]] = {}
 
-    def measure(name: str) -> float:
-        seconds = time_once(runners[name], job, CLOCKS[args.clock])
-        figures = batch_figures(job.metrics)
-        if figures:
-            batches[name] = figures
-        return seconds
+    def measured(name: str, runner: Runner) -> Callable[[], None]:
+        """The contender, keeping its batch figures after each run."""
+        run = counted(runner, job)
 
-    times = interleaved(runners, args.repeats, measure)
+        def run_and_keep() -> None:
+            run()
+            figures = batch_figures(job.metrics)
+            if figures:
+                batches[name] = figures
 
-    summary = summarize(times, args.samples, batches)
-    usable = usable_cpus()
-    print(
-        f"python {platform.python_version()} ({platform.python_implementation()}), "
-        f"dpa {dpa.__version__}, backend {dpa.backend()}, os.cpu_count() {os.cpu_count()}"
-        + ("" if usable is None else f" ({usable} usable)")
+        return run_and_keep
+
+    results = benchmark_interleaved(
+        {name: measured(name, runner) for name, runner in CONTENDERS},
+        iterations=args.repeats,
+        warmup=0,
+        samples_per_iteration=args.samples,
+        clock=CLOCKS[args.clock],
     )
+
+    summary = summarize(results, batches)
+    system = get_system_info()
+    print(common.machine_line(system))
     print(
         f"{args.samples:,} ids, depth {args.depth}, workers {args.workers}, "
         f"{args.repeats} repeats, {args.clock} clock; batch {args.batch_size:,}, "
@@ -366,41 +326,26 @@ def main(argv: list[str] | None = None) -> int:
     baseline_batches = -(-args.samples // args.batch_size)
     print_table(summary, baseline_batches)
 
-    results = acceptance(summary)
-    passed = print_acceptance(
-        "acceptance (best rates, against generate_batch in this run):",
-        results,
+    criteria = acceptance(summary)
+    common.print_acceptance(
+        "acceptance (best rates, against generate_batch in this run)",
+        criteria,
         lambda r: f"{100 * r['value']:+.1f}%",
+        args.check,
     )
 
-    if args.json:
-        report = {
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "usable_cpus": usable,
-            "dpa_version": dpa.__version__,
-            "backend": dpa.backend(),
-            "augmentation_depth": args.depth,
-            "samples": args.samples,
-            "batch_size": args.batch_size,
-            "lanes": args.lanes,
-            "max_memory_mb": args.max_memory_mb,
-            "target_batch_ms": args.target_ms,
-            "workers": args.workers,
-            "repeats": args.repeats,
-            "clock": args.clock,
-            "ids_verified": args.verify,
-            **summary,
-            "acceptance": results,
-            "all_passed": passed,
-        }
-        write_json(args.json, report)
-
-    if args.check and not passed:
-        return 1
-    return 0
+    report = {
+        **system,
+        **common.run_settings(args),
+        "batch_size": args.batch_size,
+        "lanes": args.lanes,
+        "max_memory_mb": args.max_memory_mb,
+        "target_batch_ms": args.target_ms,
+        "workers": args.workers,
+        "clock": args.clock,
+        **summary,
+    }
+    return common.finish(args, report, criteria)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ rate measured in the same run.
 Before timing, the script checks that the naive version and every API agree to the
 last bit on a few hundred ids, and exits with status 2 if they do not. The
 contenders run interleaved (naive, per-sample, batch, stream, stream chunked,
-naive, ...) for several repetitions, each timed with the garbage collector off as
-:mod:`timeit` does, so that a noisy machine hurts them alike; the best and the
-median rate of the repetitions are reported. The global :mod:`random` state is
-saved before and restored after each use of the naive version.
+naive, ...) for several repetitions (:func:`dpa.benchmark.benchmark_interleaved`:
+each call timed with the garbage collector off, as :mod:`timeit` does), so that a
+noisy machine hurts them alike; the best and the median rate of the repetitions are
+reported. The global :mod:`random` state is saved before and restored after each
+use of the naive version.
 
 Run it from the repository root::
 
@@ -34,38 +35,27 @@ exit status 2 where it is not). It is passed as ``backend=`` to
 ``gen_augmentation_params`` and ``generate_batch``, and set as ``DPA_BACKEND`` for the
 streams, which take no ``backend=`` argument.
 
-``--check`` is the acceptance criterion: the best rate of the per-sample API must be
-at least the best rate of the naive version.
+The acceptance criterion, on best rates: the per-sample API at least as fast as the
+naive version. It is printed as a figure (met or not met); ``--check`` makes it a
+check (PASS or FAIL, exit status 1 on FAIL).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import platform
 import random
-import statistics
 import sys
 from collections.abc import Callable
 from typing import Any
 
+import _common as common
 import dpa
 import dpa._backends
-from _common import (
-    ODD_IDS,
-    compare_records,
-    interleaved,
-    naive_expected,
-    naive_params,
-    other_config,
-    positive_int,
-    print_aligned,
-    report_mismatch,
-    saved_random_state,
-    timed,
-    write_json,
-)
 from dpa import AugmentationConfig
+from dpa.benchmark import BenchmarkResult, benchmark_interleaved, get_system_info
+from dpa.benchmark.tables import text_table
 
 # --------------------------------------------------------------------------- contenders
 
@@ -76,9 +66,9 @@ BACKEND = "python"
 
 
 def run_naive(start: int, n: int, config: AugmentationConfig, chunk_size: int) -> None:
-    with saved_random_state():
+    with common.saved_random_state():
         for i in range(start, start + n):
-            naive_params(i, config)
+            common.naive_params(i, config)
 
 
 def run_per_sample(start: int, n: int, config: AugmentationConfig, chunk_size: int) -> None:
@@ -114,18 +104,13 @@ CONTENDERS: tuple[tuple[str, Runner], ...] = (
 )
 
 
-def time_once(runner: Runner, start: int, n: int, config: AugmentationConfig, chunk: int) -> float:
-    """Seconds for one run of ``runner``, garbage collector off (as :mod:`timeit`)."""
-    return timed(lambda: runner(start, n, config, chunk))[0]
-
-
 # --------------------------------------------------------------------------- agreement
 
 
 def check_agreement(ids: list[int], config: AugmentationConfig, chunk_size: int) -> list[str]:
     """Compare the naive version with every API on ``ids`` (on :data:`BACKEND`); return
     the mismatches."""
-    expected = naive_expected(ids, config)
+    expected = common.naive_expected(ids, config)
 
     contiguous = ids == list(range(ids[0], ids[0] + len(ids))) if ids else True
     results: dict[str, list[dict[str, Any]]] = {
@@ -140,26 +125,25 @@ def check_agreement(ids: list[int], config: AugmentationConfig, chunk_size: int)
         )
         results["stream chunked"] = [record for chunk in chunks for record in chunk]
 
-    return compare_records(ids, expected, results)
+    return common.compare_records(ids, expected, results)
 
 
 # --------------------------------------------------------------------------- report
 
 
-def summarize(times: dict[str, list[float]], n: int) -> dict[str, dict[str, float | list[float]]]:
-    rates = {name: [n / t for t in ts] for name, ts in times.items()}
-    naive_best = max(rates["naive"])
-    naive_median = statistics.median(rates["naive"])
-    out: dict[str, dict[str, float | list[float]]] = {}
-    for name, rs in rates.items():
-        best, median = max(rs), statistics.median(rs)
+def summarize(results: dict[str, BenchmarkResult]) -> dict[str, dict[str, Any]]:
+    """Each contender's rates (samples/s) and their ratios to the naive version's."""
+    naive = common.rates_of(results["naive"])
+    out: dict[str, dict[str, Any]] = {}
+    for name, result in results.items():
+        rates, against_naive = common.rates_of(result), common.ratio(common.rates_of(result), naive)
         out[name] = {
-            "best_samples_per_s": best,
-            "median_samples_per_s": median,
-            "ratio_best_vs_naive": best / naive_best,
-            "ratio_median_vs_naive": median / naive_median,
-            "seconds": times[name],
-            "samples_per_s": rs,
+            "best_samples_per_s": rates["best"],
+            "median_samples_per_s": rates["median"],
+            "ratio_best_vs_naive": against_naive["best"],
+            "ratio_median_vs_naive": against_naive["median"],
+            "seconds": list(result.times),
+            "samples_per_s": rates["all"],
         }
     return out
 
@@ -169,48 +153,21 @@ def print_table(summary: dict[str, dict[str, Any]]) -> None:
     rows = [
         (
             name,
-            f"{s['best_samples_per_s']:,.0f}",
-            f"{s['median_samples_per_s']:,.0f}",
+            *common.rate_cells(s["best_samples_per_s"], s["median_samples_per_s"]),
             f"{s['ratio_best_vs_naive']:.3f}",
             f"{s['ratio_median_vs_naive']:.3f}",
         )
         for name, s in summary.items()
     ]
-    print_aligned(headers, rows)
+    print(text_table(headers, rows, left=[0]))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--samples",
-        type=positive_int,
-        default=50_000,
-        metavar="N",
-        help="samples per contender per repetition (default: 50000)",
-    )
-    parser.add_argument(
-        "--repeats",
-        type=positive_int,
-        default=5,
-        metavar="R",
-        help="repetitions of each contender, interleaved (default: 5)",
-    )
-    parser.add_argument(
-        "--chunk-size",
-        type=positive_int,
-        default=1000,
-        metavar="K",
-        help="chunk_size of the chunked stream (default: 1000)",
-    )
-    parser.add_argument(
-        "--start-id", type=int, default=0, metavar="ID", help="first sample id timed (default: 0)"
-    )
-    parser.add_argument(
-        "--verify",
-        type=positive_int,
-        default=300,
-        metavar="M",
-        help="ids checked for exact agreement before timing (default: 300)",
+    common.number_option(parser, "--samples", 50_000, "N", "samples per contender per repetition")
+    common.number_option(parser, "--chunk-size", 1000, "K", "chunk_size of the chunked stream")
+    common.number_option(
+        parser, "--start-id", 0, "ID", "first sample id timed", common.non_negative_int
     )
     parser.add_argument(
         "--backend",
@@ -219,15 +176,13 @@ def main(argv: list[str] | None = None) -> int:
         help="backend the APIs run on (default: python, the pure-Python per-sample path "
         "that --check is about)",
     )
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="exit 1 if the per-sample API's best rate is below the naive best",
+    common.add_run_options(
+        parser,
+        repeats=5,
+        verify=300,
+        check="exit 1 if the per-sample API's best rate is below the naive best",
     )
     args = parser.parse_args(argv)
-    if args.start_id < 0:
-        parser.error("--start-id must be >= 0")
 
     try:
         dpa._backends.resolve(args.backend)
@@ -244,77 +199,68 @@ def main(argv: list[str] | None = None) -> int:
     initial_random_state = random.getstate()
 
     # Exactness first: a fast wrong answer is no answer. The timed ids, a few large
-    # ones, and a config with int ranges and another depth.
-    timed_ids = list(range(args.start_id, args.start_id + args.verify))
-    odd_ids = list(ODD_IDS)
-    other = other_config()
-    problems = (
-        check_agreement(timed_ids, config, args.chunk_size)
-        + check_agreement(odd_ids, config, args.chunk_size)
-        + check_agreement(list(range(50)), other, 7)
-    )
-    if report_mismatch("MISMATCH between the naive v0.2 version and dpa:", problems):
+    # ones, and a config with int ranges and another depth (in chunks of 7).
+    def check(ids: list[int], checked_config: AugmentationConfig) -> list[str]:
+        chunk_size = args.chunk_size if checked_config is config else 7
+        return check_agreement(ids, checked_config, chunk_size)
+
+    problems, checked = common.agreement_problems(check, args.start_id, args.verify, config)
+    if common.report_mismatch("MISMATCH between the naive v0.2 version and dpa:", problems):
         return 2
-    checked = len(timed_ids) + len(odd_ids) + 50
     apis = f"per-sample, batch and stream APIs ({args.backend} backend)"
     print(f"agreement: naive v0.2 and the {apis} match bit for bit on {checked} ids")
 
     # Warm-up: imports, caches, branch predictors; not recorded.
     for _name, runner in CONTENDERS:
-        time_once(runner, args.start_id, min(args.samples, 2_000), config, args.chunk_size)
+        runner(args.start_id, min(args.samples, 2_000), config, args.chunk_size)
 
-    runners = dict(CONTENDERS)
-    times = interleaved(
-        runners,
-        args.repeats,
-        lambda name: time_once(runners[name], args.start_id, args.samples, config, args.chunk_size),
+    functions = {
+        name: functools.partial(runner, args.start_id, args.samples, config, args.chunk_size)
+        for name, runner in CONTENDERS
+    }
+    results = benchmark_interleaved(
+        functions, iterations=args.repeats, warmup=0, samples_per_iteration=args.samples
     )
 
     if random.getstate() != initial_random_state:
         print("error: the global random state changed during the benchmark", file=sys.stderr)
         return 2
 
-    summary = summarize(times, args.samples)
+    summary = summarize(results)
+    system = get_system_info()
     print(
-        f"python {platform.python_version()} ({platform.python_implementation()}), "
-        f"dpa {dpa.__version__}, backend {args.backend}, {os.cpu_count()} CPUs, "
-        f"{args.samples:,} samples x {args.repeats} repeats, depth {config.augmentation_depth}, "
-        f"chunk_size {args.chunk_size}"
+        f"{common.machine_line(system)}, {args.samples:,} samples x {args.repeats} repeats, "
+        f"depth {config.augmentation_depth}, chunk_size {args.chunk_size}"
     )
     print()
     print_table(summary)
 
     per_sample_best = summary["per-sample"]["best_samples_per_s"]
     naive_best = summary["naive"]["best_samples_per_s"]
-    passed = per_sample_best >= naive_best
-    print()
-    print(
-        f"acceptance (per-sample best >= naive best): {'PASS' if passed else 'FAIL'} "
-        f"({per_sample_best:,.0f}/s vs {naive_best:,.0f}/s)"
+    criteria = [
+        {
+            "criterion": "per-sample best >= naive best",
+            "value": per_sample_best / naive_best,
+            "passed": per_sample_best >= naive_best,
+        }
+    ]
+    passed = common.print_acceptance(
+        "acceptance (best rates)",
+        criteria,
+        lambda _: f"{per_sample_best:,.0f}/s vs {naive_best:,.0f}/s",
+        args.check,
     )
 
-    if args.json:
-        report = {
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "dpa_version": dpa.__version__,
-            "backend": args.backend,
-            "samples": args.samples,
-            "repeats": args.repeats,
-            "chunk_size": args.chunk_size,
-            "start_id": args.start_id,
-            "augmentation_depth": config.augmentation_depth,
-            "ids_verified": checked,
-            "contenders": summary,
-            "per_sample_at_least_naive": passed,
-        }
-        write_json(args.json, report)
-
-    if args.check and not passed:
-        return 1
-    return 0
+    report = {
+        **system,
+        **common.run_settings(args),
+        "chunk_size": args.chunk_size,
+        "augmentation_depth": config.augmentation_depth,
+        "ids_verified": checked,
+        "per_sample_at_least_naive": passed,
+        "contenders": summary,
+    }
+    return common.finish(args, report, criteria)
 
 
 if __name__ == "__main__":

@@ -23,57 +23,43 @@ Before timing, the script checks that the native and python backends (per-sample
 batch, one thread and two) and the naive version agree to the last bit on a few hundred
 ids, and exits with status 2 if they do not, or if the native kernel is not built. The
 contenders run interleaved (sha256 on 1 then 2 threads, batch 1 thread, batch 2 threads,
-per-sample native, per-sample python, naive, sha256, ...) for several repetitions, each
-timed with the garbage collector off as :mod:`timeit` does, so that a noisy machine
-hurts them alike; the best and the median rate of the repetitions are reported, and the
-ratios are taken best to best (median to median alongside). The global :mod:`random`
+per-sample native, per-sample python, naive, sha256, ...) for several repetitions
+(:func:`dpa.benchmark.benchmark_interleaved`: each call timed with the garbage
+collector off, as :mod:`timeit` does), so that a noisy machine hurts them alike; the
+best and the median rate of the repetitions are reported, and the ratios are taken
+best to best (median to median alongside). The global :mod:`random`
 state is saved before and restored after each use of the naive version.
 
 Run it from the repository root::
 
     .venv/bin/python benchmarks/bench_kernel.py
     .venv/bin/python benchmarks/bench_kernel.py --repeats 11 --json kernel.json
-    .venv/bin/python benchmarks/bench_kernel.py --check   # exit 1 if a criterion fails
+    .venv/bin/python benchmarks/bench_kernel.py --check   # exit 1 if a criterion is not met
 
-``--check`` applies the acceptance criteria, on best rates: batch 1 thread >= 10x naive;
-batch 1 thread >= 50% of the hash-only bound; batch 2 threads >= 1.8x batch 1 thread;
-per-sample native >= 4x naive.
+The acceptance criteria, on best rates: batch 1 thread >= 10x naive; batch 1 thread
+>= 50% of the hash-only bound; batch 2 threads >= 1.8x batch 1 thread; per-sample
+native >= 4x naive. They are printed as figures (met or not met); ``--check`` makes
+them a check (PASS or FAIL, exit status 1 on a FAIL).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
-import platform
 import random
-import statistics
 import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
+import _common as common
 import dpa
 import dpa._backends
-from _common import (
-    ODD_IDS,
-    compare_records,
-    interleaved,
-    naive_expected,
-    naive_params,
-    native_missing,
-    other_config,
-    positive_int,
-    print_acceptance,
-    print_aligned,
-    report_mismatch,
-    saved_random_state,
-    stats,
-    timed,
-    usable_cpus,
-    write_json,
-)
 from dpa import AugmentationConfig
+from dpa.benchmark import BenchmarkResult, benchmark_interleaved, get_system_info
+from dpa.benchmark.tables import text_table
 
 BLOCK = 64  # bytes per SHA-256 compression
 MIB = 1 << 20
@@ -125,9 +111,9 @@ def run_per_sample_python(job: Job) -> None:
 
 
 def run_naive(job: Job) -> None:
-    with saved_random_state():
+    with common.saved_random_state():
         for i in range(job.start, job.start + job.n):
-            naive_params(i, job.config)
+            common.naive_params(i, job.config)
 
 
 Runner = Callable[[Job], None]
@@ -144,17 +130,12 @@ CONTENDERS: tuple[tuple[str, Runner, str], ...] = (
 )
 
 
-def time_once(runner: Runner, job: Job) -> float:
-    """Seconds for one run of ``runner``, garbage collector off (as :mod:`timeit`)."""
-    return timed(lambda: runner(job))[0]
-
-
 # --------------------------------------------------------------------------- agreement
 
 
 def check_agreement(ids: list[int], config: AugmentationConfig) -> list[str]:
     """Compare the naive version with both backends' per-sample and batch APIs."""
-    expected = naive_expected(ids, config)
+    expected = common.naive_expected(ids, config)
     gen, batch = dpa.gen_augmentation_params, dpa.generate_batch
     results: dict[str, list[dict[str, Any]]] = {
         "per-sample native": [gen(i, config, backend="native") for i in ids],
@@ -162,7 +143,7 @@ def check_agreement(ids: list[int], config: AugmentationConfig) -> list[str]:
         "batch native": batch(ids, config, backend="native").to_dicts(),
         "batch python": batch(ids, config, backend="python").to_dicts(),
     }
-    return compare_records(ids, expected, results)
+    return common.compare_records(ids, expected, results)
 
 
 def check_threads(start: int, n: int, config: AugmentationConfig) -> list[str]:
@@ -178,57 +159,47 @@ def check_threads(start: int, n: int, config: AugmentationConfig) -> list[str]:
 # --------------------------------------------------------------------------- report
 
 
-def summarize(
-    times: dict[str, list[float]], sizes: dict[str, int], depth: int, hash_bytes: int
-) -> dict[str, Any]:
-    """Rates (samples/s; the sha256 row as its hash-only bound), and the ratios."""
+def summarize(results: dict[str, BenchmarkResult], depth: int, hash_bytes: int) -> dict[str, Any]:
+    """Rates (samples/s; the sha256 rows as blocks/s, and the hash-only bound they
+    give), and the ratios."""
     compressions = 1 + 2 * depth
-    blocks = hash_bytes // BLOCK
-    block_rates = [blocks / t for t in times["sha256 bulk"]]
-    block_rates_2 = [blocks / t for t in times["sha256 bulk 2 threads"]]
-    rates: dict[str, list[float]] = {"hash-only bound": [r / compressions for r in block_rates]}
-    for name, ts in times.items():
+    sha, sha_2 = results["sha256 bulk"], results["sha256 bulk 2 threads"]
+    block_rates, block_rates_2 = common.rates_of(sha), common.rates_of(sha_2)
+    rates = {"hash-only bound": common.spread([r / compressions for r in block_rates["all"]])}
+    for name, result in results.items():
         if not name.startswith("sha256"):
-            rates[name] = [sizes[name] / t for t in ts]
-    contenders = {name: stats(rs) for name, rs in rates.items()}
+            rates[name] = common.rates_of(result)
 
-    def ratio(num: str, den: str) -> dict[str, float]:
-        a, b = contenders[num], contenders[den]
-        return {"best": a["best"] / b["best"], "median": a["median"] / b["median"]}
+    def against(num: str, den: str) -> dict[str, float]:
+        return common.ratio(rates[num], rates[den])
 
     return {
         "sha256": {
             "bytes": hash_bytes,
-            "blocks": blocks,
+            "blocks": sha.samples_per_iteration,
             "compressions_per_sample": compressions,
-            "blocks_per_s": stats(block_rates),
-            "bytes_per_s": stats([r * BLOCK for r in block_rates]),
-            "seconds": times["sha256 bulk"],
-            "two_threads": {
-                "blocks_per_s": stats(block_rates_2),
-                "seconds": times["sha256 bulk 2 threads"],
-            },
+            "blocks_per_s": block_rates,
+            "bytes_per_s": common.spread([r * BLOCK for r in block_rates["all"]]),
+            "seconds": list(sha.times),
+            "two_threads": {"blocks_per_s": block_rates_2, "seconds": list(sha_2.times)},
         },
         "contenders": {
             name: {
-                "samples": sizes.get(name),
-                "best_samples_per_s": s["best"],
-                "median_samples_per_s": s["median"],
-                "samples_per_s": s["all"],
-                "seconds": times.get(name, times["sha256 bulk"]),
+                "samples": results[name].samples_per_iteration if name in results else None,
+                "best_samples_per_s": r["best"],
+                "median_samples_per_s": r["median"],
+                "samples_per_s": r["all"],
+                "seconds": list(results.get(name, sha).times),
             }
-            for name, s in contenders.items()
+            for name, r in rates.items()
         },
         "ratios": {
-            "batch_1_thread_vs_naive": ratio("batch 1 thread", "naive"),
-            "batch_1_thread_vs_hash_bound": ratio("batch 1 thread", "hash-only bound"),
-            "batch_2_threads_vs_1_thread": ratio("batch 2 threads", "batch 1 thread"),
-            "per_sample_native_vs_naive": ratio("per-sample native", "naive"),
-            "per_sample_python_vs_naive": ratio("per-sample python", "naive"),
-            "sha256_2_threads_vs_1_thread": {
-                "best": max(block_rates_2) / max(block_rates),
-                "median": statistics.median(block_rates_2) / statistics.median(block_rates),
-            },
+            "batch_1_thread_vs_naive": against("batch 1 thread", "naive"),
+            "batch_1_thread_vs_hash_bound": against("batch 1 thread", "hash-only bound"),
+            "batch_2_threads_vs_1_thread": against("batch 2 threads", "batch 1 thread"),
+            "per_sample_native_vs_naive": against("per-sample native", "naive"),
+            "per_sample_python_vs_naive": against("per-sample python", "naive"),
+            "sha256_2_threads_vs_1_thread": common.ratio(block_rates_2, block_rates),
         },
     }
 
@@ -241,14 +212,13 @@ def print_table(summary: dict[str, Any]) -> None:
         (
             name,
             "-" if c["samples"] is None else f"{c['samples']:,}",
-            f"{c['best_samples_per_s']:,.0f}",
-            f"{c['median_samples_per_s']:,.0f}",
+            *common.rate_cells(c["best_samples_per_s"], c["median_samples_per_s"]),
             f"{c['best_samples_per_s'] / naive['best_samples_per_s']:.2f}",
             f"{100 * c['best_samples_per_s'] / bound['best_samples_per_s']:.1f}%",
         )
         for name, c in contenders.items()
     ]
-    print_aligned(headers, rows)
+    print(text_table(headers, rows, left=[0]))
 
 
 RATIO_LABELS = {
@@ -270,12 +240,11 @@ CRITERIA: tuple[tuple[str, float, str], ...] = (
 
 
 def print_ratios(ratios: dict[str, dict[str, float]]) -> None:
-    width = max(len(label) for label in RATIO_LABELS.values())
-    print(f"{'ratio'.ljust(width)}    best  median")
-    print(f"{'-' * width}  ------  ------")
-    for key, label in RATIO_LABELS.items():
-        r = ratios[key]
-        print(f"{label.ljust(width)}  {r['best']:6.3f}  {r['median']:6.3f}")
+    rows = [
+        (label, f"{ratios[key]['best']:.3f}", f"{ratios[key]['median']:.3f}")
+        for key, label in RATIO_LABELS.items()
+    ]
+    print(text_table(("ratio", "best", "median"), rows, left=[0]))
 
 
 def acceptance(ratios: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
@@ -293,60 +262,28 @@ def acceptance(ratios: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--batch-samples",
-        type=positive_int,
-        default=1_000_000,
-        metavar="N",
-        help="samples per batch measurement, 1 and 2 threads (default: 1000000)",
+    common.number_option(
+        parser, "--batch-samples", 1_000_000, "N", "samples per batch measurement, 1 and 2 threads"
     )
-    parser.add_argument(
-        "--samples",
-        type=positive_int,
-        default=50_000,
-        metavar="N",
-        help="samples per per-sample and naive measurement (default: 50000)",
+    common.number_option(
+        parser, "--samples", 50_000, "N", "samples per per-sample and naive measurement"
     )
-    parser.add_argument(
+    common.number_option(
+        parser,
         "--hash-mib",
-        type=positive_int,
-        default=64,
-        metavar="MIB",
-        help="size of the buffer hashed for the bulk SHA-256 rate, in MiB (default: 64)",
+        64,
+        "MIB",
+        "size of the buffer hashed for the bulk SHA-256 rate, in MiB",
     )
-    parser.add_argument(
-        "--repeats",
-        type=positive_int,
-        default=7,
-        metavar="R",
-        help="repetitions of each contender, interleaved (default: 7)",
+    depth = AugmentationConfig().augmentation_depth
+    common.number_option(parser, "--depth", depth, "D", "augmentation_depth of the config timed")
+    common.number_option(
+        parser, "--start-id", 0, "ID", "first sample id timed", common.non_negative_int
     )
-    parser.add_argument(
-        "--depth",
-        type=positive_int,
-        default=AugmentationConfig().augmentation_depth,
-        metavar="D",
-        help="augmentation_depth of the config timed (default: the config's default)",
-    )
-    parser.add_argument(
-        "--start-id", type=int, default=0, metavar="ID", help="first sample id timed (default: 0)"
-    )
-    parser.add_argument(
-        "--verify",
-        type=positive_int,
-        default=300,
-        metavar="M",
-        help="ids checked for exact agreement before timing (default: 300)",
-    )
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 if an acceptance criterion fails"
-    )
+    common.add_run_options(parser, repeats=7, verify=300)
     args = parser.parse_args(argv)
-    if args.start_id < 0:
-        parser.error("--start-id must be >= 0")
 
-    if native_missing():
+    if common.native_missing():
         return 2
     from dpa._kernel import _dpa_kernel
 
@@ -361,19 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     # Exactness first: a fast wrong answer is no answer. The timed ids, a few large
     # ones, a config with int ranges and another depth, and a batch long enough to be
     # split across two threads.
-    timed_ids = list(range(args.start_id, args.start_id + args.verify))
-    odd_ids = list(ODD_IDS)
-    other = other_config()
-    split = 2 * getattr(dpa._backends, "_MIN_PER_WORKER", 4096) + 37
-    problems = (
-        check_agreement(timed_ids, config)
-        + check_agreement(odd_ids, config)
-        + check_agreement(list(range(50)), other)
-        + check_threads(args.start_id, split, config)
+    problems, checked = common.agreement_problems(
+        check_agreement, args.start_id, args.verify, config
     )
-    if report_mismatch("MISMATCH between the naive v0.2 version and dpa:", problems):
+    split = 2 * getattr(dpa._backends, "_MIN_PER_WORKER", 4096) + 37
+    problems += check_threads(args.start_id, split, config)
+    if common.report_mismatch("MISMATCH between the naive v0.2 version and dpa:", problems):
         return 2
-    checked = len(timed_ids) + len(odd_ids) + 50
     print(
         f"agreement: naive v0.2, and the native and python backends (per-sample and batch), "
         f"match bit for bit on {checked} ids; the native batch on 2 threads matches the "
@@ -382,33 +313,29 @@ def main(argv: list[str] | None = None) -> int:
 
     hash_bytes = args.hash_mib * MIB
     buffer = os.urandom(hash_bytes)
-    size_of = {"hash": 0, "batch": args.batch_samples, "single": args.samples}
-    sizes = {name: size_of[kind] for name, _, kind in CONTENDERS if kind != "hash"}
+    size_of = {"hash": hash_bytes // BLOCK, "batch": args.batch_samples, "single": args.samples}
     jobs = {name: Job(args.start_id, size_of[kind], config, buffer) for name, _, kind in CONTENDERS}
 
     # Warm-up: imports, caches, thread start, branch predictors; not recorded.
-    warm = {kind: min(n, 20_000) for kind, n in size_of.items()}
     small = buffer[: min(hash_bytes, 4 * MIB)]
     for _name, runner, kind in CONTENDERS:
-        time_once(runner, Job(args.start_id, warm[kind], config, small))
+        runner(Job(args.start_id, min(size_of[kind], 20_000), config, small))
 
-    runners = {name: runner for name, runner, _kind in CONTENDERS}
-    times = interleaved(runners, args.repeats, lambda name: time_once(runners[name], jobs[name]))
+    functions = {name: functools.partial(runner, jobs[name]) for name, runner, _ in CONTENDERS}
+    samples = {name: size_of[kind] for name, _, kind in CONTENDERS}
+    results = benchmark_interleaved(
+        functions, iterations=args.repeats, warmup=0, samples_per_iteration=samples
+    )
 
     if random.getstate() != initial_random_state:
         print("error: the global random state changed during the benchmark", file=sys.stderr)
         return 2
 
-    summary = summarize(times, sizes, args.depth, hash_bytes)
+    summary = summarize(results, args.depth, hash_bytes)
     sha = summary["sha256"]
+    system = get_system_info()
     feature_text = ", ".join(f"{k}={v}" for k, v in features.items())
-    usable = usable_cpus()
-    print(
-        f"python {platform.python_version()} ({platform.python_implementation()}), "
-        f"dpa {dpa.__version__}, os.cpu_count() {os.cpu_count()}"
-        + ("" if usable is None else f" ({usable} usable)")
-        + f", kernel features: {feature_text}"
-    )
+    print(f"{common.machine_line(system)}, kernel features: {feature_text}")
     print(
         f"depth {args.depth} ({sha['compressions_per_sample']} compressions/sample), "
         f"{args.repeats} repeats; batch {args.batch_samples:,} samples, per-sample and naive "
@@ -435,39 +362,25 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_ratios(summary["ratios"])
 
-    results = acceptance(summary["ratios"])
-    passed = print_acceptance(
-        "acceptance (best rates):",
-        results,
+    criteria = acceptance(summary["ratios"])
+    common.print_acceptance(
+        "acceptance (best rates)",
+        criteria,
         lambda r: f"{100 * r['value']:.1f}%" if r["threshold"] < 1 else f"{r['value']:.2f}x",
+        args.check,
     )
 
-    if args.json:
-        report = {
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "usable_cpus": usable,
-            "kernel_features": features,
-            "dpa_version": dpa.__version__,
-            "augmentation_depth": args.depth,
-            "batch_samples": args.batch_samples,
-            "samples": args.samples,
-            "hash_mib": args.hash_mib,
-            "repeats": args.repeats,
-            "start_id": args.start_id,
-            "ids_verified": checked,
-            "ids_verified_two_threads": split,
-            **summary,
-            "acceptance": results,
-            "all_passed": passed,
-        }
-        write_json(args.json, report)
-
-    if args.check and not passed:
-        return 1
-    return 0
+    report = {
+        **system,
+        **common.run_settings(args),
+        "kernel_features": features,
+        "batch_samples": args.batch_samples,
+        "hash_mib": args.hash_mib,
+        "ids_verified": checked,
+        "ids_verified_two_threads": split,
+        **summary,
+    }
+    return common.finish(args, report, criteria)
 
 
 if __name__ == "__main__":

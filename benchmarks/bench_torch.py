@@ -13,9 +13,11 @@ random images, so the base dataset itself costs next to nothing), for each
   in the main process (the path to use on a GPU; here on the CPU).
 
 The overhead per sample is ``(epoch time - baseline epoch time) / samples``, from the
-best of ``--repeats`` epochs (contenders interleaved, so a noisy machine hurts them
-alike). Then ``apply_params`` throughput on batches, on the CPU and, where CUDA is
-available, on the GPU (images per second; the GPU timed with synchronisation).
+best of ``--repeats`` epochs (contenders interleaved by
+:func:`dpa.benchmark.benchmark_interleaved`, so a noisy machine hurts them alike). Then
+``apply_params`` throughput on batches, on the CPU and, where CUDA is available, on the
+GPU (images per second, :func:`dpa.benchmark.benchmark_function`; the GPU timed with
+synchronisation). Nothing here is a check: the script exits 0 whatever the figures.
 
     .venv/bin/python benchmarks/bench_torch.py
     .venv/bin/python benchmarks/bench_torch.py --samples 512 --workers 0 2 4 --json torch.json
@@ -28,19 +30,18 @@ which on a busy machine can cost more than it gains for per-image work.)
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import os
-import platform
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 import dpa
+from dpa._io import write_atomic
+from dpa.benchmark import benchmark_function, benchmark_interleaved, get_system_info
+from dpa.benchmark.tables import text_table
 from dpa.integrations.torch import DPADataset, apply_params
 
 SIZE = 224
@@ -61,14 +62,12 @@ class Synthetic(Dataset[tuple[torch.Tensor, int]]):
         return self.images[index % len(self.images)], index % 10
 
 
-def epoch_time(make_loader: Callable[[], DataLoader[Any]], batch_apply: bool) -> float:
-    """Seconds for one pass over a fresh DataLoader (worker start-up included)."""
-    started = time.perf_counter()
-    for batch in make_loader():
+def epoch(data: Any, batch_apply: bool, batch_size: int, workers: int) -> None:
+    """One pass over a fresh DataLoader (worker start-up included)."""
+    for batch in DataLoader(data, batch_size=batch_size, num_workers=workers):
         if batch_apply:
             images, _, params = batch
             apply_params(images, params)
-    return time.perf_counter() - started
 
 
 def bench_loaders(args: argparse.Namespace) -> dict[str, Any]:
@@ -82,34 +81,39 @@ def bench_loaders(args: argparse.Namespace) -> dict[str, Any]:
     }
     results: dict[str, Any] = {}
     for workers in args.workers:
-        times: dict[str, list[float]] = {name: [] for name in datasets}
-
-        def loader(data: Any, workers: int = workers) -> DataLoader[Any]:
-            return DataLoader(data, batch_size=args.batch_size, num_workers=workers)
-
-        for data, batch_apply in datasets.values():  # warm-up
-            epoch_time(lambda data=data: loader(data), batch_apply)
-        for _ in range(args.repeats):
-            for name, (data, batch_apply) in datasets.items():
-                times[name].append(epoch_time(lambda data=data: loader(data), batch_apply))
-        best_base = min(times["baseline"])
-        rows = {}
-        for name, measured in times.items():
-            best = min(measured)
-            rows[name] = {
-                "best_s": best,
-                "median_s": statistics.median(measured),
-                "per_sample_ms": 1e3 * best / args.samples,
-                "overhead_per_sample_ms": 1e3 * (best - best_base) / args.samples,
+        epochs = {
+            name: functools.partial(epoch, data, batch_apply, args.batch_size, workers)
+            for name, (data, batch_apply) in datasets.items()
+        }
+        # The collector stays on, as a training loop has it: a collection just before
+        # an epoch slows torch's first batches (here 1 ms became 140 ms a baseline epoch).
+        timed = benchmark_interleaved(epochs, iterations=args.repeats, warmup=1, disable_gc=False)
+        best_base = timed["baseline"].min
+        rows = {
+            name: {
+                "best_s": result.min,
+                "median_s": result.median,
+                "per_sample_ms": 1e3 * result.min / args.samples,
+                "overhead_per_sample_ms": 1e3 * (result.min - best_base) / args.samples,
             }
+            for name, result in timed.items()
+        }
         results[str(workers)] = rows
         print(f"\nnum_workers={workers}: {args.samples} samples, batch {args.batch_size}")
-        print(f"  {'contender':<16} {'epoch s':>9} {'ms/sample':>10} {'overhead ms/sample':>19}")
-        for name, row in rows.items():
-            print(
-                f"  {name:<16} {row['best_s']:>9.3f} {row['per_sample_ms']:>10.3f} "
-                f"{row['overhead_per_sample_ms']:>19.3f}"
-            )
+        table = text_table(
+            ("contender", "epoch s", "ms/sample", "overhead ms/sample"),
+            [
+                (
+                    name,
+                    f"{row['best_s']:.3f}",
+                    f"{row['per_sample_ms']:.3f}",
+                    f"{row['overhead_per_sample_ms']:.3f}",
+                )
+                for name, row in rows.items()
+            ],
+            left=[0],
+        )
+        print("\n".join(f"  {line}" for line in table.splitlines()))
     return results
 
 
@@ -118,19 +122,15 @@ def bench_apply(device: str, batch: int, repeats: int) -> dict[str, float]:
     images = torch.rand(batch, 3, SIZE, SIZE, device=device)
     params = dpa.generate_elastic_batch(range(batch), dpa.get_preset("moderate"))
 
-    def sync() -> None:
+    def apply() -> None:
+        apply_params(images, params)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
 
-    apply_params(images, params)  # warm-up (kernels, caches)
-    sync()
-    rates = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        apply_params(images, params)
-        sync()
-        rates.append(batch / (time.perf_counter() - started))
-    best, median = max(rates), statistics.median(rates)
+    timed = benchmark_function(
+        apply, iterations=repeats, warmup=1, samples_per_iteration=batch, disable_gc=False
+    )
+    best, median = timed.best_rate or 0.0, timed.median_rate or 0.0
     print(f"apply_params on {device}: batch {batch}: {best:,.0f} images/s (median {median:,.0f})")
     return {"batch": batch, "best_images_per_s": best, "median_images_per_s": median}
 
@@ -149,14 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    system = get_system_info()
     print(
-        f"dpa {dpa.__version__} ({dpa.backend()} backend), torch {torch.__version__}, "
-        f"{os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads, "
-        f"python {platform.python_version()}"
+        f"dpa {system['dpa_version']} ({system['backend']} backend), torch {torch.__version__}, "
+        f"{system['usable_cpus']} usable of {system['cpu_count']} CPUs, "
+        f"{torch.get_num_threads()} torch threads, python {system['python']}"
     )
     report: dict[str, Any] = {
+        **system,
         "torch": torch.__version__,
-        "cpus": os.cpu_count(),
+        "cpus": system["usable_cpus"],
         "torch_threads": torch.get_num_threads(),
         "samples": args.samples,
         "image": [3, SIZE, SIZE],
@@ -170,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("apply_params on cuda: no GPU available")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2)
+        write_atomic(args.json, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
     return 0
 
 

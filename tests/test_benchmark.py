@@ -1,6 +1,8 @@
-"""dpa.benchmark: statistics on fake clocks and fake samples (deterministic), the
-profiler under threads, reports and plots, the runner on tiny workloads, and
-`dpa bench`. No test asserts a wall-clock figure."""
+"""dpa.benchmark: results and their statistics on fake clocks and fake samples
+(deterministic), regressions, reports and plots, the runner on tiny workloads, and
+`dpa bench`. No test asserts a wall-clock figure. (The timer, the profiler and the
+worker processes: test_benchmark_measure.py; statistics and tables:
+test_benchmark_stats.py.)"""
 
 from __future__ import annotations
 
@@ -12,13 +14,13 @@ import os
 import struct
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from benchmark_fakes import FakeClock, noisy
 from dpa._backends import native_available
 from dpa._cli import main
 from dpa.benchmark import (
@@ -27,12 +29,8 @@ from dpa.benchmark import (
     BenchmarkRun,
     BenchmarkRunner,
     PerformanceMetrics,
-    PerformanceProfiler,
     benchmark_function,
     detect_regressions,
-    get_system_info,
-    measure_memory,
-    measure_time,
     metrics_json,
     plot_report,
     results_table,
@@ -41,30 +39,12 @@ from dpa.benchmark import (
     to_markdown,
 )
 from dpa.benchmark.regression import IMPROVEMENT, MISSING, NO_BASELINE, NO_CHANGE, REGRESSION
-from dpa.benchmark.results import _t_quantile_approx, t_quantile
+from dpa.benchmark.results import benchmark_interleaved
 
 DPA = [sys.executable, "-m", "dpa"]
 
 
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def noisy(center: float, relative_sd: float, n: int, seed: int) -> list[float]:
-    rng = np.random.default_rng(seed)
-    return [float(v) for v in center * (1 + relative_sd * rng.standard_normal(n))]
-
-
-# --------------------------------------------------------------------------- timing
+# --------------------------------------------------------------------------- results
 
 
 def test_benchmark_function_keeps_every_iteration_on_a_fake_clock() -> None:
@@ -126,114 +106,51 @@ def test_zero_times_never_give_infinite_figures() -> None:
         BenchmarkResult("empty", ())
 
 
-def test_t_quantile_without_scipy_is_close() -> None:
-    for df in (1, 2, 3, 5, 9, 30, 200):
-        exact = t_quantile(0.975, df)
-        assert _t_quantile_approx(0.975, df) == pytest.approx(exact, rel=2e-3)
-
-
-def test_measure_time_on_fake_clocks() -> None:
+def test_benchmark_interleaved_takes_turns_on_a_fake_clock() -> None:
     clock, cpu = FakeClock(), FakeClock()
-    with measure_time(clock, cpu) as timing:
-        clock.advance(2.0)
-        cpu.advance(3.0)  # two threads busy part of the time
-    assert timing.wall_seconds == 2.0 and timing.cpu_seconds == 3.0
-    assert timing.cpu_percent == pytest.approx(150.0)
+    calls: list[str] = []
+
+    def contender(name: str, seconds: float) -> Any:
+        def run() -> None:
+            calls.append(name)
+            clock.advance(seconds)
+            cpu.advance(seconds)
+
+        return run
+
+    results = benchmark_interleaved(
+        {"a": contender("a", 0.5), "b": contender("b", 0.25)},
+        iterations=3,
+        warmup=1,
+        samples_per_iteration={"a": 100},
+        clock=clock,
+        cpu_clock=cpu,
+    )
+    assert calls == ["a", "b"] * 4  # one warm-up round, then three timed ones
+    assert results["a"].times == (0.5, 0.5, 0.5) and results["b"].times == (0.25,) * 3
+    assert results["a"].samples_per_iteration == 100 and results["b"].samples_per_iteration == 1
+    assert results["a"].best_rate == 200 and results["a"].median_rate == 200
+    assert results["b"].cpu_percent == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="iterations"):
+        benchmark_interleaved({"a": contender("a", 0.1)}, iterations=0)
 
 
-def test_measure_memory_nests() -> None:
-    with measure_memory() as outer:
-        with measure_memory() as inner:
-            small = np.ones(1 << 17)  # 1 MiB
-        del small
-        big = np.ones(1 << 20)  # 8 MiB
-        del big
-    assert 0.9 <= inner.traced_peak_mb < 4
-    assert outer.traced_peak_mb >= 7.9
-    assert outer.rss_start_mb is not None and outer.rss_delta_mb is not None
+def test_rates_of_a_result() -> None:
+    result = BenchmarkResult("r", (0.5, 0.25, 1.0, 0.5), samples_per_iteration=100)
+    assert result.rates == (200, 400, 100, 200)
+    assert result.best_rate == 400 and result.median_rate == 200
+    assert BenchmarkResult("zero", (0.0, 1.0)).median_rate is None
 
 
-# --------------------------------------------------------------------------- profiler
-
-
-def test_profiler_counts_are_exact_under_8_threads() -> None:
-    profiler = PerformanceProfiler()
-
-    @profiler.profile_function
-    def leaf(n: int) -> int:
-        return n + 1
-
-    @profiler.profile_function(name="recursive")
-    def recursive(depth: int) -> int:
-        return 0 if depth == 0 else 1 + recursive(depth - 1)
-
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            for i in range(500):
-                with profiler.profile_context("block"):
-                    leaf(i)
-                    token = profiler.start("manual")
-                    profiler.end("manual", token)
-                recursive(3)  # 4 nested calls of one name
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    summary = profiler.get_profile_summary()
-    counts = {name: result.count for name, result in summary.items()}
-    assert counts == {"block": 4000, "leaf": 4000, "manual": 4000, "recursive": 16000}
-    assert profiler.open_timings() == 0
-    block = summary["block"]
-    assert block.min_seconds <= block.mean_seconds <= block.max_seconds
-    assert block.total_seconds == pytest.approx(block.mean_seconds * 4000)
-    profiler.reset()
-    assert profiler.get_profile_summary() == {}
-
-
-def test_profiler_on_a_fake_clock() -> None:
-    clock, cpu = FakeClock(), FakeClock()
-    profiler = PerformanceProfiler(clock=clock, cpu_clock=cpu)
-    for seconds in (1.0, 3.0):
-        profiler.start("step")
-        clock.advance(seconds)
-        cpu.advance(seconds / 4)
-        assert profiler.end("step") == seconds
-    # nested timings of one name end innermost first
-    profiler.start("outer")
-    clock.advance(1.0)
-    profiler.start("outer")
-    clock.advance(2.0)
-    assert profiler.end("outer") == 2.0
-    assert profiler.end("outer") == 3.0
-    step = profiler.get_profile_summary()["step"]
-    assert (step.count, step.total_seconds, step.min_seconds, step.max_seconds) == (2, 4, 1, 3)
-    assert step.stdev_seconds == pytest.approx(math.sqrt(2))
-    assert step.cpu_seconds == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="no open profile timing"):
-        profiler.end("never started")
-    with profiler.profile_context("raises"), pytest.raises(KeyError):
-        raise KeyError("x")
-    assert profiler.get_profile_summary()["raises"].count == 1
-
-
-def test_profiler_token_can_end_in_another_thread() -> None:
-    profiler = PerformanceProfiler()
-    token = profiler.start("handoff")
-    ended: list[float] = []
-    thread = threading.Thread(target=lambda: ended.append(profiler.end("handoff", token)))
-    thread.start()
-    thread.join()
-    assert len(ended) == 1 and profiler.get_profile_summary()["handoff"].count == 1
-    assert profiler.get_profile_summary()["handoff"].cpu_seconds == 0.0  # other thread
+def test_without_scipy_intervals_are_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "scipy", None)  # `import scipy` raises ImportError
+    result = BenchmarkResult("r", (0.10, 0.12, 0.08), samples_per_iteration=10)
+    with pytest.raises(ImportError, match=r"dpa\[bench\]"):
+        result.confidence_interval()
+    assert result.throughput_interval() == (None, None)
+    assert result.summary()["ci95_seconds"] == [None, None]
+    table = results_table(BenchmarkRun.of([result]))
+    assert table.splitlines()[-1].split()[4] == "-"  # the 95% CI column
 
 
 # --------------------------------------------------------------------------- regressions
@@ -490,12 +407,6 @@ def test_distributed_benchmark_with_two_processes() -> None:
     assert two.extra["rank_coordination_overhead_ms"] >= 0
     assert two.to_metrics().distributed_efficiency == two.extra["distributed_efficiency"]
     assert two.cpu_percent is not None and two.cpu_percent > 0
-
-
-def test_system_info_is_json() -> None:
-    info = get_system_info()
-    json.dumps(info)
-    assert info["usable_cpus"] >= 1
 
 
 def test_import_dpa_benchmark_stays_light() -> None:

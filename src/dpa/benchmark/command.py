@@ -17,7 +17,6 @@ from typing import Any, TextIO
 from .regression import RegressionReport, detect_regressions
 from .report import (
     dumps,
-    format_rate,
     metrics_json,
     plot_report,
     results_table,
@@ -26,6 +25,7 @@ from .report import (
 )
 from .results import BenchmarkConfig, BenchmarkResult, BenchmarkRun
 from .runner import BenchmarkRunner, suite_items
+from .tables import format_rate
 
 __all__ = ["FORMATS", "BenchOptions", "run_bench"]
 

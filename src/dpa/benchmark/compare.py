@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .regression import IMPROVEMENT, REGRESSION, detect_regressions
 from .results import BenchmarkResult, PerformanceMetrics
+from .tables import format_change, format_rate, markdown_table
 
 __all__ = ["ComparisonReport", "build_comparison"]
 
@@ -49,6 +51,7 @@ class ComparisonReport:
         return pick(known, key=lambda n: known[n])
 
     def to_dict(self) -> dict[str, Any]:
+        """The comparison, JSON-ready (without the per-iteration times)."""
         return {
             "workload": self.workload,
             "baseline": self.baseline,
@@ -59,8 +62,7 @@ class ComparisonReport:
         }
 
     def to_markdown(self) -> str:
-        from .report import format_rate, markdown_table
-
+        """A Markdown table of the configurations, then the recommendations."""
         header = ["configuration", "throughput (samples/s)", "change", "latency (ms)", "memory MB"]
         header += ["CPU %", "verdict"]
         rows = []
@@ -70,7 +72,7 @@ class ComparisonReport:
                 [
                     name + (" (baseline)" if name == self.baseline else ""),
                     format_rate(m.throughput_samples_per_second),
-                    "-" if change is None else f"{100 * change:+.1f}%",
+                    format_change(change, "-"),
                     _num(m.avg_latency_ms, ".4g"),
                     _num(m.memory_usage_mb, ".1f"),
                     _num(m.cpu_usage_percent, ".0f"),
@@ -101,8 +103,6 @@ def build_comparison(
     confidence: float = 0.95,
 ) -> ComparisonReport:
     """A :class:`ComparisonReport` of results of one workload (the first is the baseline)."""
-    from .regression import IMPROVEMENT, REGRESSION, detect_regressions
-
     names = list(results)
     baseline = names[0]
     metrics = {n: r.to_metrics() for n, r in results.items()}
@@ -123,8 +123,6 @@ def build_comparison(
 
 
 def _recommend(report: ComparisonReport) -> list[str]:
-    from .report import format_rate
-
     out: list[str] = []
     base = report.baseline
     faster = [n for n, v in report.verdicts.items() if v == "faster"]

@@ -1,40 +1,67 @@
-"""Measuring: wall and CPU time, memory, a thread-safe profiler, the system.
+"""Measuring: the one timer of dpa.benchmark (wall and CPU time of a call or a block),
+the garbage collector paused while timing, memory, and the machine.
 
-Nothing here sleeps: CPU use is process (or thread) CPU time over wall time,
-read from the clocks before and after.
+Nothing here sleeps: CPU use is process (or thread) CPU time over wall time, read
+from the clocks before and after.
+
+Example:
+    >>> timing, value = time_call(lambda: sum(range(1000)))
+    >>> value, timing.wall_seconds >= 0
+    (499500, True)
 """
 
 from __future__ import annotations
 
-import functools
-import math
+import gc
+import importlib
 import os
 import platform
 import sys
 import threading
 import time
 import tracemalloc
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from typing import Any, ParamSpec, TypeVar, overload
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .._system import ProcessRSS, machine_memory, usable_cpus
 
 __all__ = [
+    "Clock",
     "MemoryUsage",
-    "PerformanceProfiler",
-    "ProfileResult",
     "Timing",
     "current_rss_mb",
     "get_system_info",
     "measure_memory",
     "measure_time",
+    "paused_gc",
     "peak_rss_mb",
+    "time_call",
 ]
 
 MB = 1024 * 1024
 Clock = Callable[[], float]
-P = ParamSpec("P")
-R = TypeVar("R")
+T = TypeVar("T")
+
+#: Names that lived here before 0.4, and the module that has them now.
+_MOVED = {"PerformanceProfiler": "profiler", "ProfileResult": "profiler"}
+
+
+def __getattr__(name: str) -> Any:
+    """The profiler's names, read from their module now, with a DeprecationWarning
+    (``dpa.benchmark.PerformanceProfiler`` is the path that stays)."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{__name__}.{name} moved to dpa.benchmark.{_MOVED[name]}: import it from "
+        f"dpa.benchmark ({name}); this path goes in dpa 0.5",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    module = importlib.import_module(f"{__package__}.{_MOVED[name]}")
+    return getattr(module, name)
 
 
 # --------------------------------------------------------------------------- time
@@ -42,10 +69,18 @@ R = TypeVar("R")
 
 @dataclass
 class Timing:
-    """What :func:`measure_time` measured; filled in when the block ends."""
+    """What :func:`measure_time` or :func:`time_call` measured: ``started`` is the
+    wall clock's reading when the timing began (so that timings taken in several
+    processes on one system-wide clock, such as :func:`time.monotonic`, line up)."""
 
     wall_seconds: float = 0.0
     cpu_seconds: float = 0.0
+    started: float = 0.0
+
+    @property
+    def ended(self) -> float:
+        """The wall clock's reading when the timing ended."""
+        return self.started + self.wall_seconds
 
     @property
     def cpu_percent(self) -> float:
@@ -53,11 +88,34 @@ class Timing:
         return 100.0 * self.cpu_seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
 
-@contextmanager
+class _TimedBlock:
+    """The context manager of :func:`measure_time`: clocks read on entry and exit, the
+    CPU clock outside the wall clock."""
+
+    __slots__ = ("_clock", "_cpu_clock", "_cpu_start", "timing")
+
+    def __init__(self, clock: Clock, cpu_clock: Clock) -> None:
+        self._clock, self._cpu_clock = clock, cpu_clock
+        self._cpu_start = 0.0
+        self.timing = Timing()
+
+    def __enter__(self) -> Timing:
+        self._cpu_start = self._cpu_clock()
+        self.timing.started = self._clock()
+        return self.timing
+
+    def __exit__(self, *exc: object) -> None:
+        ended = self._clock()
+        cpu_ended = self._cpu_clock()
+        self.timing.wall_seconds = ended - self.timing.started
+        self.timing.cpu_seconds = cpu_ended - self._cpu_start
+
+
 def measure_time(
     clock: Clock = time.perf_counter, cpu_clock: Clock = time.process_time
-) -> Iterator[Timing]:
-    """Wall time (``clock``) and CPU time of this process (``cpu_clock``) of a block.
+) -> _TimedBlock:
+    """Wall time (``clock``) and CPU time of this process (``cpu_clock``) of a block;
+    the :class:`Timing` is filled in when the block ends (also when it raises).
 
     Example:
         >>> with measure_time() as t:
@@ -65,31 +123,60 @@ def measure_time(
         >>> t.wall_seconds >= 0 and t.cpu_seconds >= 0
         True
     """
-    timing = Timing()
-    cpu0 = cpu_clock()
-    t0 = clock()
+    return _TimedBlock(clock, cpu_clock)
+
+
+def time_call(
+    func: Callable[[], T], clock: Clock = time.perf_counter, cpu_clock: Clock = time.process_time
+) -> tuple[Timing, T]:
+    """One call of ``func()`` under :func:`measure_time`: its timing and what it returned."""
+    with measure_time(clock, cpu_clock) as timing:
+        value = func()
+    return timing, value
+
+
+@contextmanager
+def paused_gc(pause: bool = True) -> Iterator[None]:
+    """Collect garbage, then keep the collector off during the block, as :mod:`timeit`
+    does while it times (on again after it, where it was on); nothing with
+    ``pause=False``.
+
+    Example:
+        >>> with paused_gc():
+        ...     gc.isenabled()
+        False
+    """
+    if not pause:
+        yield
+        return
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
     try:
-        yield timing
+        yield
     finally:
-        timing.wall_seconds = clock() - t0
-        timing.cpu_seconds = cpu_clock() - cpu0
+        if was_enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------- memory
 
+_process_rss = ProcessRSS()
 
-def current_rss_mb() -> float | None:
-    """This process's resident set size now, in MiB (``None`` where unknown)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as handle:
-            resident_pages = int(handle.read().split()[1])
-        return resident_pages * os.sysconf("SC_PAGE_SIZE") / MB
-    except (OSError, ValueError, IndexError, AttributeError):
-        return peak_rss_mb()
+
+def current_rss_mb() -> float:
+    """This process's resident set size now, in MiB (:class:`dpa._system.ProcessRSS`).
+
+    Example:
+        >>> current_rss_mb() > 0
+        True
+    """
+    return _process_rss() / MB
 
 
 def peak_rss_mb() -> float | None:
-    """The largest resident set size this process has had, in MiB (``None`` where unknown)."""
+    """The largest resident set size this process has had, in MiB (``None`` where the
+    system does not say: :mod:`resource` is not on Windows)."""
     try:
         import resource
     except ImportError:  # pragma: no cover - not on Windows
@@ -180,206 +267,6 @@ def measure_memory() -> Iterator[MemoryUsage]:
         usage.peak_rss_mb = peak_rss_mb()
 
 
-# --------------------------------------------------------------------------- profiler
-
-
-@dataclass(frozen=True)
-class ProfileResult:
-    """Timings of one name in a :class:`PerformanceProfiler` (inclusive: a call made
-    inside another call of the same name counts in both)."""
-
-    name: str
-    count: int
-    total_seconds: float
-    mean_seconds: float
-    min_seconds: float
-    max_seconds: float
-    stdev_seconds: float
-    cpu_seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-class _Accumulator:
-    """Count, sum, min, max and (Welford) variance of durations."""
-
-    __slots__ = ("count", "cpu", "m2", "maximum", "mean", "minimum", "total")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.total = self.mean = self.m2 = self.cpu = 0.0
-        self.minimum, self.maximum = math.inf, -math.inf
-
-    def add(self, seconds: float, cpu: float) -> None:
-        self.count += 1
-        self.total += seconds
-        self.cpu += cpu
-        delta = seconds - self.mean
-        self.mean += delta / self.count
-        self.m2 += delta * (seconds - self.mean)
-        self.minimum = min(self.minimum, seconds)
-        self.maximum = max(self.maximum, seconds)
-
-    def result(self, name: str) -> ProfileResult:
-        stdev = math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else 0.0
-        return ProfileResult(
-            name,
-            self.count,
-            self.total,
-            self.total / self.count,
-            self.minimum,
-            self.maximum,
-            stdev,
-            self.cpu,
-        )
-
-
-class PerformanceProfiler:
-    """Named timings from any number of threads at once.
-
-    ``start(name)`` opens a timing and returns its token; ``end(name)`` closes the
-    most recent open timing of ``name`` in the calling thread (or the one whose
-    ``token`` is given, from any thread). Timings of a name may nest (recursion) and
-    run concurrently. ``clock`` gives wall time; ``cpu_clock`` the calling thread's
-    CPU time (counted only when a timing ends in the thread that started it).
-
-    Example:
-        >>> profiler = PerformanceProfiler()
-        >>> @profiler.profile_function
-        ... def work(n):
-        ...     return sum(range(n))
-        >>> _ = [work(100) for _ in range(3)]
-        >>> with profiler.profile_context("block"):
-        ...     _ = work(10)
-        >>> {name: r.count for name, r in profiler.get_profile_summary().items()}
-        {'block': 1, 'work': 4}
-    """
-
-    def __init__(self, clock: Clock = time.perf_counter, cpu_clock: Clock = time.thread_time):
-        self._clock = clock
-        self._cpu_clock = cpu_clock
-        self._lock = threading.Lock()
-        self._stats: dict[str, _Accumulator] = {}
-        # token -> (name, thread id, start, cpu start)
-        self._open: dict[int, tuple[str, int, float, float]] = {}
-        self._next_token = 0
-        self._local = threading.local()
-
-    def _stack(self) -> list[int]:
-        stack: list[int] | None = getattr(self._local, "stack", None)
-        if stack is None:
-            stack = self._local.stack = []
-        return stack
-
-    def start(self, name: str) -> int:
-        """Open a timing of ``name``; return its token."""
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"a profile name must be a non-empty string, got {name!r}")
-        with self._lock:
-            token = self._next_token
-            self._next_token += 1
-        cpu = self._cpu_clock()
-        began = self._clock()
-        with self._lock:
-            self._open[token] = (name, threading.get_ident(), began, cpu)
-        stack = self._stack()
-        if len(stack) >= 64:  # drop tokens that other threads ended
-            with self._lock:
-                stack[:] = [t for t in stack if t in self._open]
-        stack.append(token)
-        return token
-
-    def end(self, name: str, token: int | None = None) -> float:
-        """Close a timing of ``name``; return its wall time in seconds.
-
-        Raises ValueError when no such timing is open.
-        """
-        ended = self._clock()
-        cpu_now = self._cpu_clock()
-        stack = self._stack()
-        with self._lock:
-            if token is None:
-                token = self._innermost(stack, name)
-            opened = self._open.get(token) if token is not None else None
-            if token is None or opened is None or opened[0] != name:
-                raise ValueError(f"no open profile timing named {name!r} to end")
-            del self._open[token]
-            _, thread, began, cpu = opened
-            same_thread = thread == threading.get_ident()
-            seconds = ended - began
-            self._stats.setdefault(name, _Accumulator()).add(
-                seconds, cpu_now - cpu if same_thread else 0.0
-            )
-        if token in stack:
-            stack.remove(token)
-        return seconds
-
-    def _innermost(self, stack: list[int], name: str) -> int | None:
-        for token in reversed(stack):
-            opened = self._open.get(token)
-            if opened is not None and opened[0] == name:
-                return token
-        return None
-
-    @contextmanager
-    def profile_context(self, name: str) -> Iterator[None]:
-        """Time the block under ``name`` (recorded even when it raises)."""
-        token = self.start(name)
-        try:
-            yield
-        finally:
-            self.end(name, token)
-
-    @overload
-    def profile_function(
-        self, func: Callable[P, R], *, name: str | None = None
-    ) -> Callable[P, R]: ...
-
-    @overload
-    def profile_function(
-        self, func: None = None, *, name: str | None = None
-    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
-
-    def profile_function(
-        self, func: Callable[P, R] | None = None, *, name: str | None = None
-    ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
-        """Decorator: time every call under ``name`` (default: the function's
-        qualified name, without any enclosing function). Use bare
-        (``@p.profile_function``) or with ``name=``."""
-
-        def decorate(f: Callable[P, R]) -> Callable[P, R]:
-            qualname = getattr(f, "__qualname__", None) or repr(f)
-            label = name or qualname.rsplit("<locals>.", 1)[-1]
-
-            @functools.wraps(f)
-            def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-                token = self.start(label)
-                try:
-                    return f(*args, **kwargs)
-                finally:
-                    self.end(label, token)
-
-            return wrapper
-
-        return decorate if func is None else decorate(func)
-
-    def get_profile_summary(self) -> dict[str, ProfileResult]:
-        """Every name's finished timings, by name (sorted)."""
-        with self._lock:
-            return {name: self._stats[name].result(name) for name in sorted(self._stats)}
-
-    def open_timings(self) -> int:
-        """How many timings are open now (started and not yet ended)."""
-        with self._lock:
-            return len(self._open)
-
-    def reset(self) -> None:
-        """Forget every finished timing (open ones stay open)."""
-        with self._lock:
-            self._stats.clear()
-
-
 # --------------------------------------------------------------------------- system
 
 
@@ -392,20 +279,6 @@ def _cpu_model() -> str | None:
     except OSError:
         pass
     return platform.processor() or None
-
-
-def _memory_total_mb() -> float | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / MB
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def get_system_info() -> dict[str, Any]:
@@ -432,7 +305,7 @@ def get_system_info() -> dict[str, Any]:
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable_cpus(),
-        "memory_total_mb": _memory_total_mb(),
+        "memory_total_mb": machine_memory().total / MB,
         "dpa_version": __version__,
         "numpy": numpy.__version__,
         "backend": backend(),

@@ -9,6 +9,8 @@ of different sizes compare) go through two checks:
   baseline, ratio of the median times per sample; resampling each run's
   iterations, percentile interval, a fixed seed so the answer is repeatable).
 
+Both come from :mod:`scipy.stats` (:mod:`dpa.benchmark.stats`).
+
 A benchmark is a ``regression`` when the test is significant at
 ``1 - confidence``, the interval excludes "no change", and throughput fell by
 more than ``threshold``; an ``improvement`` likewise the other way; otherwise
@@ -20,15 +22,16 @@ it is ``None``, never infinite, and the verdict rests on the test alone.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .results import BenchmarkResult, BenchmarkRun
+from .results import BenchmarkResult, BenchmarkRun, json_safe
+from .stats import median_ratio_interval, shift_p_value
+from .tables import format_change, format_rate, markdown_table, text_table
 
 __all__ = [
     "IMPROVEMENT",
@@ -47,8 +50,7 @@ NO_CHANGE = "no significant change"
 NO_BASELINE = "no baseline"
 MISSING = "missing"
 
-#: Bootstrap resamples of each comparison.
-RESAMPLES = 4000
+#: The bootstrap's seed (plus the benchmark's index in the report).
 _SEED = 20240611
 
 
@@ -75,25 +77,13 @@ class RegressionResult:
 
     @property
     def is_regression(self) -> bool:
+        """Whether the verdict is a regression."""
         return self.verdict == REGRESSION
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "verdict": self.verdict,
-            "change": _finite(self.change),
-            "interval": None if self.interval is None else [_finite(v) for v in self.interval],
-            "p_value": _finite(self.p_value),
-            "baseline_throughput": _finite(self.baseline_throughput),
-            "current_throughput": _finite(self.current_throughput),
-            "n_baseline": self.n_baseline,
-            "n_current": self.n_current,
-            "note": self.note,
-        }
-
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
+        """The fields, JSON-ready (``None`` for what is not finite)."""
+        safe: dict[str, Any] = json_safe(asdict(self))
+        return safe
 
 
 @dataclass
@@ -131,21 +121,22 @@ class RegressionReport:
         compared = [r for r in self.results if r.verdict in (REGRESSION, IMPROVEMENT, NO_CHANGE)]
         if self.regressions:
             text = f"REGRESSION in {len(self.regressions)} of {len(compared)} benchmarks"
-            names = ", ".join(f"{r.name} {_pct(r.change)}" for r in self.regressions)
+            names = ", ".join(f"{r.name} {format_change(r.change)}" for r in self.regressions)
             return text if short else f"{text}: {names}"
         if self.improvements:
             text = f"no regression; improvement in {len(self.improvements)} of {len(compared)}"
-            names = ", ".join(f"{r.name} {_pct(r.change)}" for r in self.improvements)
+            names = ", ".join(f"{r.name} {format_change(r.change)}" for r in self.improvements)
             return text if short else f"{text}: {names}"
         return f"no significant change in {len(compared)} benchmarks"
 
     def rows(self) -> list[list[str]]:
+        """One row of table cells per benchmark (see :meth:`header`)."""
         return [
             [
                 r.name,
-                _rate(r.baseline_throughput),
-                _rate(r.current_throughput),
-                _pct(r.change),
+                format_rate(r.baseline_throughput),
+                format_rate(r.current_throughput),
+                format_change(r.change),
                 _interval(r.interval),
                 _p(r.p_value),
                 r.verdict,
@@ -154,6 +145,7 @@ class RegressionReport:
         ]
 
     def header(self) -> list[str]:
+        """The column names of :meth:`rows`."""
         level = f"{100 * self.confidence:g}%"
         return [
             "benchmark",
@@ -166,6 +158,7 @@ class RegressionReport:
         ]
 
     def title(self) -> str:
+        """What was compared with what, and how: the line above the table."""
         return (
             f"{self.current_label} against {self.baseline_label}: throughput change, "
             f"Mann-Whitney U and bootstrap {100 * self.confidence:g}% interval; "
@@ -184,28 +177,27 @@ class RegressionReport:
         return notes
 
     def to_table(self) -> str:
-        from .report import text_table
-
+        """The report as plain text: title, table, notes, summary."""
         lines = [self.title(), text_table(self.header(), self.rows())]
         lines.extend(f"note: {note}" for note in self.all_notes())
         lines.append(self.summary())
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
-        from .report import markdown_table
-
+        """The report as Markdown: title, table, notes, summary."""
         lines = [f"**{self.title()}**", "", markdown_table(self.header(), self.rows()), ""]
         lines.extend(f"- {note}" for note in self.all_notes())
         lines.append(f"\n{self.summary()}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report, JSON-ready: the runs compared, how they were judged, the
+        summary line, the notes and every benchmark's result."""
+        judged = ("threshold", "confidence", "has_regressions")
         return {
             "baseline": self.baseline_label,
             "current": self.current_label,
-            "threshold": self.threshold,
-            "confidence": self.confidence,
-            "has_regressions": self.has_regressions,
+            **{name: getattr(self, name) for name in judged},
             "summary": self.summary(),
             "notes": list(self.notes),
             "results": [r.to_dict() for r in self.results],
@@ -218,23 +210,11 @@ def _p(value: float | None) -> str:
     return f"{value:.2f}" if value >= 0.01 else f"{value:.1e}"
 
 
-def _pct(change: float | None) -> str:
-    return "n/a" if change is None else f"{100 * change:+.1f}%"
-
-
 def _interval(interval: tuple[float | None, float | None] | None) -> str:
     if interval is None:
         return "-"
     lo, hi = interval
-    low = "-inf" if lo is None else f"{100 * lo:+.1f}%"
-    high = "+inf" if hi is None else f"{100 * hi:+.1f}%"
-    return f"[{low}, {high}]"
-
-
-def _rate(value: float | None) -> str:
-    from .report import format_rate
-
-    return format_rate(value)
+    return f"[{format_change(lo, '-inf')}, {format_change(hi, '+inf')}]"
 
 
 # --------------------------------------------------------------------------- inputs
@@ -285,44 +265,12 @@ def _series(run: RunLike, role: str) -> tuple[dict[str, _Series], str, dict[str,
 # --------------------------------------------------------------------------- the test
 
 
-def _bootstrap_ratio(
-    baseline: np.ndarray[Any, np.dtype[np.float64]],
-    current: np.ndarray[Any, np.dtype[np.float64]],
-    confidence: float,
-    seed: int,
-) -> tuple[float | None, float | None]:
-    """Percentile bootstrap interval of median(baseline) / median(current): the
-    throughput ratio. An end that is infinite (a resampled median of zero) is None."""
-    rng = np.random.default_rng(seed)
-    b = np.median(baseline[rng.integers(0, baseline.size, (RESAMPLES, baseline.size))], axis=1)
-    c = np.median(current[rng.integers(0, current.size, (RESAMPLES, current.size))], axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(c > 0, b / np.where(c > 0, c, 1.0), np.where(b > 0, np.inf, 1.0))
-    ratios.sort()
-    alpha = 1 - confidence
-    lo = float(ratios[math.floor(alpha / 2 * RESAMPLES)])
-    hi = float(ratios[min(RESAMPLES - 1, math.ceil((1 - alpha / 2) * RESAMPLES) - 1)])
-    return (lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None)
-
-
-def _p_value(
-    baseline: np.ndarray[Any, np.dtype[np.float64]],
-    current: np.ndarray[Any, np.dtype[np.float64]],
-) -> float:
-    from scipy.stats import mannwhitneyu
-
-    if np.array_equal(np.sort(baseline), np.sort(current)):
-        return 1.0
-    p = float(mannwhitneyu(current, baseline, alternative="two-sided").pvalue)
-    return 1.0 if math.isnan(p) else p
-
-
 def _compare_one(
     name: str, base: _Series, cur: _Series, threshold: float, confidence: float, seed: int
 ) -> RegressionResult:
     b, c = base.per_sample, cur.per_sample
     med_b, med_c = float(np.median(b)), float(np.median(c))
-    p = _p_value(b, c)
+    p = shift_p_value(b, c)
     notes = []
     if min(b.size, c.size) < 3:
         notes.append("fewer than 3 iterations in a run: too few to test")
@@ -330,7 +278,7 @@ def _compare_one(
     interval: tuple[float | None, float | None] | None = None
     if med_b > 0 and med_c > 0:
         change = med_b / med_c - 1
-        lo, hi = _bootstrap_ratio(b, c, confidence, seed)
+        lo, hi = median_ratio_interval(b, c, confidence, seed)
         interval = (None if lo is None else lo - 1, None if hi is None else hi - 1)
     else:
         notes.append("a median time of zero: the change is not a finite ratio")

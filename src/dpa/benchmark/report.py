@@ -1,4 +1,5 @@
-"""Reports of a benchmark run: a text table, JSON, Markdown, CSV and PNG plots.
+"""Reports of a benchmark run: a text table, JSON, Markdown, CSV and PNG plots (the
+formatting and the tables themselves are :mod:`dpa.benchmark.tables`).
 
 The plots need matplotlib (``pip install 'dpa[bench]'``), imported when a plot
 is drawn, with the Agg backend (no display needed).
@@ -9,13 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .regression import IMPROVEMENT, REGRESSION, RegressionReport
-from .results import BenchmarkResult, BenchmarkRun, PerformanceMetrics
+from .results import BenchmarkResult, BenchmarkRun, PerformanceMetrics, json_safe
+from .tables import format_rate, format_seconds, markdown_table, text_table
 
 __all__ = [
     "format_rate",
@@ -32,66 +33,7 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- formatting
-
-
-def format_rate(value: float | None) -> str:
-    """A rate with a k / M suffix: ``1.43 M``, ``178.4 k``, ``950``.
-
-    Example:
-        >>> format_rate(1_426_000), format_rate(178_400), format_rate(950.4), format_rate(None)
-        ('1.43 M', '178.4 k', '950', '-')
-    """
-    if value is None or not math.isfinite(value):
-        return "-"
-    if abs(value) >= 1e6:
-        return f"{value / 1e6:.2f} M"
-    if abs(value) >= 1e3:
-        return f"{value / 1e3:.1f} k"
-    return f"{value:.0f}"
-
-
-def format_seconds(value: float | None) -> str:
-    """Seconds in µs, ms or s, three significant digits.
-
-    Example:
-        >>> format_seconds(5.61e-6), format_seconds(0.0851), format_seconds(2.5)
-        ('5.61 µs', '85.1 ms', '2.50 s')
-    """
-    if value is None or not math.isfinite(value):
-        return "-"
-    if value < 1e-3:
-        return f"{value * 1e6:.3g} µs"
-    if value < 1:
-        return f"{value * 1e3:.3g} ms"
-    return f"{value:.2f} s"
-
-
-def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Plain-text table: the first and last columns left-aligned, the others right."""
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    last = len(header) - 1
-
-    def line(cells: Sequence[str]) -> str:
-        parts = []
-        for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-            text = str(cell)
-            parts.append(text.ljust(width) if i in (0, last) else text.rjust(width))
-        return "  ".join(parts).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured Markdown table (numbers right-aligned)."""
-
-    def escape(cell: str) -> str:
-        return str(cell).replace("|", "\\|")
-
-    align = [":--" if i in (0, len(header) - 1) else "--:" for i in range(len(header))]
-    lines = ["| " + " | ".join(escape(h) for h in header) + " |", "| " + " | ".join(align) + " |"]
-    lines.extend("| " + " | ".join(escape(c) for c in row) + " |" for row in rows)
-    return "\n".join(lines)
+# --------------------------------------------------------------------------- tables
 
 
 def _ci_percent(result: BenchmarkResult) -> str:
@@ -130,6 +72,7 @@ RESULT_HEADER = (
 
 
 def result_rows(run: BenchmarkRun) -> list[list[str]]:
+    """One row of :data:`RESULT_HEADER` cells per benchmark of ``run``."""
     rows = []
     for name, r in run.results.items():
         cpu = r.cpu_percent
@@ -150,6 +93,7 @@ def result_rows(run: BenchmarkRun) -> list[list[str]]:
 
 
 def run_heading(run: BenchmarkRun) -> str:
+    """One line: the suite, backend, CPUs, versions and time of ``run``."""
     s = run.system
     parts = [
         f"suite {run.suite or '-'}",
@@ -169,6 +113,7 @@ def results_table(run: BenchmarkRun) -> str:
 
 
 def to_markdown(run: BenchmarkRun, comparison: RegressionReport | None = None) -> str:
+    """The run as a Markdown table (and the comparison below it, when given)."""
     lines = [f"### {run_heading(run)}", "", markdown_table(RESULT_HEADER, result_rows(run))]
     if comparison is not None:
         lines += ["", comparison.to_markdown()]
@@ -245,9 +190,8 @@ def metrics_json(run: BenchmarkRun, comparison: RegressionReport | None = None) 
 
 
 def dumps(data: Any) -> str:
-    from .results import _json_safe
-
-    return json.dumps(_json_safe(data), indent=2, allow_nan=False)
+    """``data`` as indented JSON, ``None`` for every float that is not finite."""
+    return json.dumps(json_safe(data), indent=2, allow_nan=False)
 
 
 # --------------------------------------------------------------------------- plots

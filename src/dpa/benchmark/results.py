@@ -1,4 +1,4 @@
-"""Timing a function, and what a benchmark keeps: every iteration's time.
+"""Timing functions, and what a benchmark keeps: every iteration's time.
 
 :class:`BenchmarkResult` keeps the seconds of every measured iteration, so the
 statistics (mean, median, spread, a confidence interval of the mean) and the
@@ -10,7 +10,6 @@ to, and loads from, a JSON file.
 from __future__ import annotations
 
 import datetime as _dt
-import gc
 import json
 import math
 import statistics
@@ -21,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .._config import AugmentationConfig
-from .measure import Clock, current_rss_mb, measure_memory
+from .measure import Clock, Timing, current_rss_mb, measure_memory, paused_gc, time_call
+from .stats import mean_interval, t_quantile
 
 __all__ = [
     "RUN_FORMAT",
@@ -30,6 +30,8 @@ __all__ = [
     "BenchmarkRun",
     "PerformanceMetrics",
     "benchmark_function",
+    "benchmark_interleaved",
+    "json_safe",
     "t_quantile",
 ]
 
@@ -38,44 +40,21 @@ RUN_FORMAT = "dpa-bench-run"
 RUN_FORMAT_VERSION = 1
 
 
-# --------------------------------------------------------------------------- statistics
-
-
-def t_quantile(p: float, df: int) -> float:
-    """The ``p`` quantile of Student's t distribution with ``df`` degrees of freedom.
-
-    scipy's where installed; otherwise exact for 1 and 2 degrees of freedom and a
-    Cornish-Fisher expansion beyond (within 0.2% for 95% intervals, 0.8% for 99%).
+def json_safe(value: Any) -> Any:
+    """``value`` with every float that is not finite replaced by ``None``, tuples as
+    lists and keys as strings: what :func:`json.dumps` writes with ``allow_nan=False``.
 
     Example:
-        >>> round(t_quantile(0.975, 9), 3)
-        2.262
+        >>> json_safe({"rate": float("inf"), "times": (0.5, float("nan")), 3: 1})
+        {'rate': None, 'times': [0.5, None], '3': 1}
     """
-    if not 0 < p < 1 or df < 1:
-        raise ValueError(f"need 0 < p < 1 and df >= 1, got p={p}, df={df}")
-    try:
-        from scipy import stats
-    except ImportError:
-        return _t_quantile_approx(p, df)
-    return float(stats.t.ppf(p, df))
-
-
-def _t_quantile_approx(p: float, df: int) -> float:
-    if df == 1:
-        return math.tan(math.pi * (p - 0.5))
-    if df == 2:
-        return (2 * p - 1) / math.sqrt(2 * p * (1 - p))
-    z = statistics.NormalDist().inv_cdf(p)
-    v = float(df)
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    return z + g1 / v + g2 / v**2 + g3 / v**3 + g4 / v**4
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 # --------------------------------------------------------------------------- metrics
@@ -102,7 +81,9 @@ class PerformanceMetrics:
     rank_coordination_overhead_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: _finite_or_none(value) for name, value in asdict(self).items()}
+        """The fields, JSON-ready (``None`` for what is not finite)."""
+        safe: dict[str, Any] = json_safe(asdict(self))
+        return safe
 
 
 # --------------------------------------------------------------------------- results
@@ -173,12 +154,15 @@ class BenchmarkResult:
 
     def confidence_interval(self, level: float = 0.95) -> tuple[float, float]:
         """Student-t interval of the mean time per iteration (the mean itself, twice,
-        for a single iteration)."""
-        n = len(self.times)
-        if n < 2:
-            return (self.mean, self.mean)
-        half = t_quantile(0.5 + level / 2, n - 1) * self.stdev / math.sqrt(n)
-        return (self.mean - half, self.mean + half)
+        for a single iteration); needs scipy (:func:`~dpa.benchmark.stats.mean_interval`)."""
+        return mean_interval(self.times, level)
+
+    def _known_interval(self, level: float) -> tuple[float, float] | None:
+        """:meth:`confidence_interval`, or ``None`` where scipy is not installed."""
+        try:
+            return self.confidence_interval(level)
+        except ImportError:
+            return None
 
     @property
     def ci95(self) -> tuple[float, float]:
@@ -193,8 +177,11 @@ class BenchmarkResult:
 
     def throughput_interval(self, level: float = 0.95) -> tuple[float | None, float | None]:
         """The mean's confidence interval as samples per second (low, high); an end
-        is ``None`` where the time interval reaches zero."""
-        lo, hi = self.confidence_interval(level)
+        is ``None`` where the time interval reaches zero, both without scipy."""
+        interval = self._known_interval(level)
+        if interval is None:
+            return (None, None)
+        lo, hi = interval
         n = self.samples_per_iteration
         return (n / hi if hi > 0 else None, n / lo if lo > 0 else None)
 
@@ -203,6 +190,19 @@ class BenchmarkResult:
         """Samples per second of each iteration (``None`` for a zero time)."""
         n = self.samples_per_iteration
         return tuple(n / t if t > 0 else None for t in self.times)
+
+    @property
+    def best_rate(self) -> float | None:
+        """Samples per second of the fastest iteration (``None`` for a zero time)."""
+        return self.rates[self.times.index(self.min)]
+
+    @property
+    def median_rate(self) -> float | None:
+        """The median of the per-iteration rates (``None`` when an iteration took no
+        time)."""
+        rates = self.rates
+        known = [rate for rate in rates if rate is not None]
+        return statistics.median(known) if len(known) == len(rates) else None
 
     @property
     def per_sample_times(self) -> tuple[float, ...]:
@@ -224,6 +224,7 @@ class BenchmarkResult:
         return None if cpu is None or total <= 0 else 100.0 * cpu / total
 
     def to_metrics(self) -> PerformanceMetrics:
+        """The headline figures of this result."""
         return PerformanceMetrics(
             throughput_samples_per_second=self.throughput,
             avg_latency_ms=self.avg_latency_ms,
@@ -235,17 +236,14 @@ class BenchmarkResult:
         )
 
     def summary(self) -> dict[str, Any]:
-        lo, hi = self.ci95
-        t_lo, t_hi = self.throughput_interval()
+        """The statistics of the times (the intervals ``None`` without scipy)."""
+        interval = self._known_interval(0.95)
+        figures = ("mean", "median", "stdev", "min", "max")
         return {
             "iterations": self.iterations,
-            "mean_seconds": self.mean,
-            "median_seconds": self.median,
-            "stdev_seconds": self.stdev,
-            "min_seconds": self.min,
-            "max_seconds": self.max,
-            "ci95_seconds": [lo, hi],
-            "throughput_ci95": [t_lo, t_hi],
+            **{f"{figure}_seconds": getattr(self, figure) for figure in figures},
+            "ci95_seconds": [None, None] if interval is None else list(interval),
+            "throughput_ci95": list(self.throughput_interval()),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -265,6 +263,7 @@ class BenchmarkResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], name: str | None = None) -> BenchmarkResult:
+        """The result :meth:`to_dict` wrote (ValueError where ``data`` is not one)."""
         try:
             return cls(
                 name=str(data.get("name") or name or ""),
@@ -278,6 +277,13 @@ class BenchmarkResult:
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"benchmark {name or data.get('name')!r}: bad result: {exc}") from None
+
+
+def _check_counts(iterations: int, warmup: int) -> None:
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+        raise ValueError(f"iterations must be an int >= 1, got {iterations!r}")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise ValueError(f"warmup must be an int >= 0, got {warmup!r}")
 
 
 def benchmark_function(
@@ -297,39 +303,20 @@ def benchmark_function(
     """Call ``func()`` ``warmup`` times untimed, then ``iterations`` times timed.
 
     Each timed call's wall time (``clock``) and process CPU time (``cpu_clock``)
-    is kept. The garbage collector is off while timing, as in :mod:`timeit`.
-    With ``memory=True`` one more, untimed, call runs under
-    :func:`measure_memory` for ``memory_peak_mb``.
+    is kept (:func:`~dpa.benchmark.measure.time_call`). The garbage collector is
+    off while timing, as in :mod:`timeit`. With ``memory=True`` one more, untimed,
+    call runs under :func:`measure_memory` for ``memory_peak_mb``.
 
     Example:
         >>> r = benchmark_function(lambda: sum(range(1000)), iterations=5, warmup=1)
         >>> r.iterations, len(r.cpu_times)
         (5, 5)
     """
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-        raise ValueError(f"iterations must be an int >= 1, got {iterations!r}")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be an int >= 0, got {warmup!r}")
+    _check_counts(iterations, warmup)
     for _ in range(warmup):
         func()
-    times: list[float] = []
-    cpu_times: list[float] = []
-    gc_was_enabled = gc.isenabled()
-    if disable_gc:
-        gc.collect()
-        gc.disable()
-    try:
-        for _ in range(iterations):
-            c0 = cpu_clock()
-            t0 = clock()
-            func()
-            t1 = clock()
-            c1 = cpu_clock()
-            times.append(t1 - t0)
-            cpu_times.append(c1 - c0)
-    finally:
-        if disable_gc and gc_was_enabled:
-            gc.enable()
+    with paused_gc(disable_gc):
+        timings = [time_call(func, clock, cpu_clock)[0] for _ in range(iterations)]
     peak: float | None = None
     extra: dict[str, Any] = {}
     if memory:
@@ -339,14 +326,66 @@ def benchmark_function(
         extra["rss_mb"] = current_rss_mb()
     return BenchmarkResult(
         name=name or str(getattr(func, "__name__", "function")),
-        times=tuple(times),
+        times=tuple(t.wall_seconds for t in timings),
         samples_per_iteration=samples_per_iteration,
         calls_per_iteration=calls_per_iteration,
-        cpu_times=tuple(cpu_times),
+        cpu_times=tuple(t.cpu_seconds for t in timings),
         memory_peak_mb=peak,
         description=description,
         extra=extra,
     )
+
+
+def benchmark_interleaved(
+    functions: Mapping[str, Callable[[], Any]],
+    iterations: int = 5,
+    warmup: int = 1,
+    *,
+    samples_per_iteration: Mapping[str, int] | int = 1,
+    clock: Clock = time.perf_counter,
+    cpu_clock: Clock = time.process_time,
+    disable_gc: bool = True,
+) -> dict[str, BenchmarkResult]:
+    """Time several functions in turns, so that a noisy machine slows them alike:
+    ``warmup`` untimed rounds, then ``iterations`` rounds, each calling every
+    function once in the order given. Each call is timed as in
+    :func:`benchmark_function`, the garbage collected before it and off during it.
+    ``samples_per_iteration``: one count for all, or a count per name (1 for a
+    name it lacks).
+
+    Example:
+        >>> results = benchmark_interleaved(
+        ...     {"short": lambda: sum(range(10)), "long": lambda: sum(range(10_000))},
+        ...     iterations=3,
+        ...     samples_per_iteration={"long": 1000},
+        ... )
+        >>> [(r.name, r.iterations, r.samples_per_iteration) for r in results.values()]
+        [('short', 3, 1), ('long', 3, 1000)]
+    """
+    _check_counts(iterations, warmup)
+    for _ in range(warmup):
+        for func in functions.values():
+            func()
+    timings: dict[str, list[Timing]] = {name: [] for name in functions}
+    for _ in range(iterations):
+        for name, func in functions.items():
+            with paused_gc(disable_gc):
+                timings[name].append(time_call(func, clock, cpu_clock)[0])
+
+    def samples(name: str) -> int:
+        if isinstance(samples_per_iteration, int):
+            return samples_per_iteration
+        return samples_per_iteration.get(name, 1)
+
+    return {
+        name: BenchmarkResult(
+            name,
+            times=tuple(t.wall_seconds for t in measured),
+            samples_per_iteration=samples(name),
+            cpu_times=tuple(t.cpu_seconds for t in measured),
+        )
+        for name, measured in timings.items()
+    }
 
 
 # --------------------------------------------------------------------------- config
@@ -409,12 +448,14 @@ class BenchmarkConfig:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings, JSON-ready (the augmentation config as its own dict)."""
         data = asdict(self)
         data["augmentation"] = self.augmentation.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BenchmarkConfig:
+        """The config :meth:`to_dict` wrote."""
         fields = dict(data)
         if isinstance(fields.get("augmentation"), Mapping):
             fields["augmentation"] = AugmentationConfig.from_dict(dict(fields["augmentation"]))
@@ -422,16 +463,6 @@ class BenchmarkConfig:
 
 
 # --------------------------------------------------------------------------- runs
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 @dataclass
@@ -449,9 +480,11 @@ class BenchmarkRun:
 
     @classmethod
     def of(cls, results: Iterable[BenchmarkResult], **fields: Any) -> BenchmarkRun:
+        """A run of ``results`` (by name, in order) and the other ``fields``."""
         return cls({r.name: r for r in results}, **fields)
 
     def to_dict(self) -> dict[str, Any]:
+        """The run as saved: format, when, where, how, and every benchmark."""
         data = {
             "format": RUN_FORMAT,
             "format_version": RUN_FORMAT_VERSION,
@@ -462,19 +495,19 @@ class BenchmarkRun:
             "config": self.config,
             "benchmarks": {name: result.to_dict() for name, result in self.results.items()},
         }
-        safe: dict[str, Any] = _json_safe(data)
+        safe: dict[str, Any] = json_safe(data)
         return safe
 
     def save(self, path: str | Path) -> None:
         """Write the run as JSON (every iteration's time included)."""
-        target = Path(path)
+        from .._io import write_atomic
+
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
-        scratch = target.with_name(target.name + ".writing")
-        scratch.write_text(text, encoding="utf-8")
-        scratch.replace(target)
+        write_atomic(path, text.encode("utf-8"))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "run") -> BenchmarkRun:
+        """The run :meth:`to_dict` wrote (ValueError naming ``source`` where it is not)."""
         if not isinstance(data, Mapping) or data.get("format") != RUN_FORMAT:
             raise ValueError(f"{source}: not a saved dpa bench run (no format {RUN_FORMAT!r})")
         benchmarks = data.get("benchmarks")

@@ -6,9 +6,10 @@ Every benchmark generates the parameters of consecutive ids from
 :func:`~dpa.benchmark.benchmark_function`).
 
 The distributed benchmark starts ``max_processes`` worker processes once
-(``spawn``), waits until they are ready, then for each process count ``p``
-times rounds in which ranks ``0 .. p-1`` each generate their share of the
-workload (:func:`dpa.generate_distributed_batch` over their
+(:class:`~dpa.benchmark.processes.WorkerPool`, ``spawn``), waits until they are
+ready, then for each process count ``p`` times rounds in which ranks
+``0 .. p-1`` each generate their share of the workload
+(:func:`dpa.generate_distributed_batch` over their
 :class:`~dpa.DistributedRangeSplitter` range). A round's time runs from sending
 the work to the last answer; its coordination overhead is that time less the
 slowest rank's own generation time. Efficiency is throughput with ``p``
@@ -17,13 +18,10 @@ processes over ``p`` times that with one.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import multiprocessing
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +37,7 @@ from .._generate import (
 )
 from .compare import ComparisonReport, build_comparison
 from .measure import get_system_info, measure_memory
+from .processes import Call, WorkerPool
 from .results import (
     BenchmarkConfig,
     BenchmarkResult,
@@ -368,7 +367,7 @@ class BenchmarkRunner:
             raise ValueError(f"process counts must be >= 1, got {counts}")
         n = num_samples or self.samples("distributed")
         measure_one = 1 not in counts
-        with _RankPool(max(counts)) as pool:
+        with WorkerPool(max(counts)) as pool:
             results: dict[str, BenchmarkResult] = {}
             for p in ([1] if measure_one else []) + counts:
                 results[f"distributed-{p}p"] = self._distributed_round(pool, p, n)
@@ -383,27 +382,27 @@ class BenchmarkRunner:
             )
         return out
 
-    def _distributed_round(self, pool: _RankPool, processes: int, n: int) -> BenchmarkResult:
+    def _distributed_round(self, pool: WorkerPool, processes: int, n: int) -> BenchmarkResult:
         ranges = DistributedRangeSplitter(n, processes).get_all_ranges()
-        first = self._ids_start
-        work = [
-            (first + start, first + end, rank, processes)
+        first, config = self._ids_start, self.config.augmentation
+        shares = [
+            (first + start, first + end, rank, processes, config, self.backend)
             for rank, (start, end) in enumerate(ranges)
         ]
-        job = (self.config.augmentation.to_dict(), self.backend)
+        calls: list[Call] = [(_generate_share, share) for share in shares]
         for _ in range(self.config.warmup):
-            pool.round(work, job, memory=False)
+            pool.round(calls)
         times, cpu, overhead = [], [], []
         for _ in range(self.config.iterations):
-            wall, replies = pool.round(work, job, memory=False)
-            times.append(wall)
-            cpu.append(math.fsum(r[1] for r in replies))
-            overhead.append(max(0.0, wall - max(r[0] for r in replies)))
+            done = pool.round(calls)
+            times.append(done.wall_seconds)
+            cpu.append(math.fsum(r.timing.cpu_seconds for r in done.replies))
+            slowest = max(r.timing.wall_seconds for r in done.replies)
+            overhead.append(max(0.0, done.wall_seconds - slowest))
         peak = None
         if self.config.measure_memory:
-            _, replies = pool.round(work, job, memory=True)
-            peaks = [r[2] for r in replies if r[2] is not None]
-            peak = max(peaks) if peaks else None
+            peaks = pool.round([(_share_peak_mb, share) for share in shares]).replies
+            peak = max(r.value for r in peaks)
         procs = "process" if processes == 1 else "processes"
         return BenchmarkResult(
             name=f"distributed-{processes}p",
@@ -530,104 +529,17 @@ def _batch_processor(strategy: str, batch_size: int) -> Any:
     return processor_class(strategy, config_class(strategy, batch_size=batch_size))
 
 
-def _rank_worker(conn: Any) -> None:
-    """A distributed benchmark's worker process: generate what it is sent."""
-    from .._config import AugmentationConfig as Config
-
-    configs: dict[str, Config] = {}
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:
-            return
-        if message is None:
-            return
-        if message == "ping":
-            conn.send("ready")
-            continue
-        (start, end, rank, world), (config_dict, backend), memory = message
-        key = repr(config_dict)
-        config = configs.get(key)
-        if config is None:
-            config = configs[key] = Config.from_dict(config_dict)
-        ids = range(start, end)
-        peak = None
-        if memory:
-            with measure_memory() as usage:
-                generate_distributed_batch(ids, rank, world, config, backend=backend)
-            peak = usage.traced_peak_mb
-            conn.send((0.0, 0.0, peak))
-            continue
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        generate_distributed_batch(ids, rank, world, config, backend=backend)
-        t1 = time.perf_counter()
-        c1 = time.process_time()
-        conn.send((t1 - t0, c1 - c0, peak))
+def _generate_share(
+    start: int, end: int, rank: int, world: int, config: AugmentationConfig, backend: str
+) -> None:
+    """A distributed benchmark's call in a worker process: one rank's ids."""
+    generate_distributed_batch(range(start, end), rank, world, config, backend=backend)
 
 
-class _RankPool:
-    """``size`` worker processes (spawn), one pipe each; closed on exit."""
-
-    #: Seconds to wait for a worker's answer before giving up.
-    TIMEOUT = 600.0
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.pipes: list[Any] = []
-        self.processes: list[Any] = []
-
-    def __enter__(self) -> _RankPool:
-        context = multiprocessing.get_context("spawn")
-        try:
-            for _ in range(self.size):
-                ours, theirs = context.Pipe()
-                process = context.Process(target=_rank_worker, args=(theirs,), daemon=True)
-                process.start()
-                theirs.close()
-                self.pipes.append(ours)
-                self.processes.append(process)
-            for pipe in self.pipes:  # wait until every worker has imported dpa
-                pipe.send("ping")
-            for pipe in self.pipes:
-                self._receive(pipe)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def _receive(self, pipe: Any) -> Any:
-        if not pipe.poll(self.TIMEOUT):
-            raise RuntimeError("distributed benchmark: a worker process did not answer")
-        try:
-            return pipe.recv()
-        except (EOFError, OSError):
-            raise RuntimeError(
-                "distributed benchmark: a worker process exited (a script that runs it needs "
-                "the `if __name__ == '__main__':` guard, as for any multiprocessing spawn)"
-            ) from None
-
-    def round(
-        self, work: Iterable[tuple[int, int, int, int]], job: tuple[Any, str], memory: bool
-    ) -> tuple[float, list[tuple[float, float, float | None]]]:
-        """Send each rank its ids, wait for all; the wall time and the answers."""
-        work = list(work)
-        pipes = self.pipes[: len(work)]
-        t0 = time.perf_counter()
-        for pipe, item in zip(pipes, work, strict=True):
-            pipe.send((item, job, memory))
-        replies = [self._receive(pipe) for pipe in pipes]
-        return time.perf_counter() - t0, replies
-
-    def __exit__(self, *exc: object) -> None:
-        for pipe in self.pipes:
-            with contextlib.suppress(OSError, ValueError):
-                pipe.send(None)
-        for process in self.processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-        for pipe in self.pipes:
-            pipe.close()
-        self.pipes, self.processes = [], []
+def _share_peak_mb(
+    start: int, end: int, rank: int, world: int, config: AugmentationConfig, backend: str
+) -> float:
+    """:func:`_generate_share` under :func:`measure_memory`: the MiB it allocated."""
+    with measure_memory() as usage:
+        _generate_share(start, end, rank, world, config, backend)
+    return usage.traced_peak_mb
