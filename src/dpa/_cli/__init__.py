@@ -19,10 +19,10 @@ from typing import Any, NoReturn
 
 import click
 
-from ._config import PARAM_NAMES, PRESETS, AugmentationConfig, get_preset
-from ._core import gen_augmentation_params
-from ._formats import FORMATS, DPAFileError, detect_format, read_augmentation_file
-from ._stats import RunningStatistics
+from .._config import PARAM_NAMES, PRESETS, AugmentationConfig, get_preset
+from .._core import gen_augmentation_params
+from .._formats import FORMATS, DPAFileError, detect_format, read_augmentation_file
+from .._stats import RunningStatistics
 
 PROG = "dpa"
 EXIT_MISMATCH = 1
@@ -263,7 +263,7 @@ def generate(
 ) -> None:
     """Generate parameters of samples START .. START+N-1 into OUTPUT (with
     --distributed: a folder of one shard per rank and a manifest)."""
-    from ._io import partial_path, write_range
+    from .._io import partial_path, write_range
 
     config = _build_config(**config_options)
     if num_samples < 0:
@@ -343,8 +343,8 @@ def _memory_batch_size(fmt: str, config: AugmentationConfig, max_memory_mb: floa
     measured on the probe's records: the values as Python objects, the line, and the
     line again in the joined text and in its bytes.
     """
-    from ._batch import MemoryAwareBatcher, batch_nbytes
-    from ._generate import generate_batch
+    from .._batch import MemoryAwareBatcher, batch_nbytes
+    from .._generate import generate_batch
 
     probe = generate_batch(range(_PROBE_SAMPLES), config)
     columns = batch_nbytes(probe) / len(probe)
@@ -380,9 +380,9 @@ def _generate_sharded(
 ) -> None:
     """``generate --distributed``: this rank's shard of OUTPUT, then (rank 0) the
     manifest; torch is imported only for a world size above 1."""
-    from ._distributed import detect_distributed_context
-    from ._io import partial_path
-    from ._shards import MANIFEST_NAME, generate_shards, open_group, plan_shards, shard_name
+    from .._distributed import detect_distributed_context
+    from .._io import partial_path
+    from .._shards import MANIFEST_NAME, generate_shards, open_group, plan_shards, shard_name
 
     if not distributed:
         given = [
@@ -507,7 +507,7 @@ def _open_data_file(path: Path) -> Any:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar; only failures.")
 def verify(file: Path, max_mismatches: int, workers: int | None, quiet: bool) -> None:
     """Recompute every record of FILE from its metadata; exit 1 on any difference."""
-    from ._verify import verify_augmentation_file
+    from .._verify import verify_augmentation_file
 
     if max_mismatches < 0:
         _fail(f"--max-mismatches must be >= 0, got {max_mismatches}")
@@ -533,7 +533,7 @@ def verify(file: Path, max_mismatches: int, workers: int | None, quiet: bool) ->
 
 def _verify_folder(folder: Path, max_mismatches: int, workers: int | None, quiet: bool) -> None:
     """``dpa verify OUT/`` of a sharded output: complete, and every value matches."""
-    from ._shards import read_manifest, verify_shards
+    from .._shards import read_manifest, verify_shards
 
     try:
         manifest = read_manifest(folder)
@@ -610,7 +610,7 @@ def _report_failure(message: str) -> NoReturn:
 def merge(folder: Path, output: Path, fmt: str | None, no_stats: bool, quiet: bool) -> None:
     """Join the shards of FOLDER (from generate --distributed) into OUTPUT, in sample
     order. A rank-aware run of several ranks keeps each record's rank."""
-    from ._shards import merge_shards, read_manifest
+    from .._shards import merge_shards, read_manifest
 
     if not folder.exists():
         _fail(f"{folder}: no such folder")
@@ -719,7 +719,7 @@ def _run_quality(
     workers: int | None,
     config_options: dict[str, Any],
 ) -> None:
-    from . import _quality as quality
+    from .. import _quality as quality
 
     level = quality.ALPHA if alpha is None else alpha
     if not 0 < level < 1:
@@ -865,7 +865,7 @@ def presets(as_json: bool) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def bench(**options: Any) -> None:
     """Benchmark dpa on this machine; compare with a saved run to catch regressions."""
-    from .benchmark.command import BenchOptions, run_bench
+    from ..benchmark.command import BenchOptions, run_bench
 
     options["trend"] = tuple(options["trend"])
     try:
@@ -933,7 +933,7 @@ def preview(
     """Write a contact sheet: IMAGE (default: a test pattern) augmented for N
     consecutive sample ids, each tile labelled with its id and parameters."""
     config = _build_config(**config_options)
-    from ._preview import MAX_TILES
+    from .._preview import MAX_TILES
 
     if not 1 <= num <= MAX_TILES:
         _fail(f"-n must be between 1 and {MAX_TILES}, got {num}")
@@ -953,7 +953,7 @@ def preview(
         from PIL import Image, UnidentifiedImageError
     except ImportError:
         _fail("dpa preview needs Pillow: pip install 'dpa[preview]'")
-    from ._preview import write_preview
+    from .._preview import write_preview
 
     _make_folder(output)
     try:
