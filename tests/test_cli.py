@@ -123,9 +123,9 @@ def test_presets(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["generate", "-n", "-1", "-o", "x.json"], ["-n", ">= 0"]),
+        (["generate", "-n", "-1", "-o", "x.json"], ["'-n'", "x>=0"]),
         (["generate", "-n", "1.5", "-o", "x.json"], ["1.5"]),
-        (["generate", "-n", "5", "--start", "-3", "-o", "x.json"], ["--start"]),
+        (["generate", "-n", "5", "--start", "-3", "-o", "x.json"], ["'--start'", "x>=0"]),
         (["generate", "-n", "5", "-o", "x.txt"], ["x.txt", "--format"]),
         (["generate", "-n", "5", "-o", "x.json", "--rotation", "5", "1"], ["rotation_range"]),
         (["generate", "-n", "5", "-o", "x.json", "--noise", "nan", "1"], ["finite"]),
@@ -133,13 +133,13 @@ def test_presets(capsys: pytest.CaptureFixture[str]) -> None:
         (["generate", "-n", "5", "-o", "x.json", "--depth", "0"], ["augmentation_depth"]),
         (["generate", "-n", "5", "-o", "x.json", "--preset", "wild"], ["wild"]),
         (["generate", "-n", "5", "-o", "x.json", "--resume"], ["--resume"]),
-        (["generate", "-n", "5", "-o", "x.json", "--batch-size", "0"], ["--batch-size"]),
+        (["generate", "-n", "5", "-o", "x.json", "--batch-size", "0"], ["'--batch-size'", "x>=1"]),
         (["generate", "-n", "5"], ["--output"]),
         (["show", "-4"], ["-4"]),
+        (["show", "--", "-4"], ["'SAMPLE_ID'", "-4", "x>=0"]),
         (["show", "abc"], ["abc"]),
-        (["show", "1", "--preset", "mild", "--config", "c.json"], ["--preset", "--config"]),
         (["show", "1", "--config", "missing.json"], ["missing.json"]),
-        (["verify", "missing.parquet"], ["missing.parquet", "no such file"]),
+        (["verify", "missing.parquet"], ["'FILE'", "missing.parquet", "does not exist"]),
         (["stats", "missing.jsonl"], ["missing.jsonl"]),
         (["frobnicate"], ["frobnicate"]),
     ],
@@ -162,6 +162,9 @@ def test_bad_config_file_and_unwritable_output(
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     assert_usage_error(*run(capsys, "show", "1", "--config", str(bad)), "bad.json", "JSON")
+    assert_usage_error(
+        *run(capsys, "show", "1", "--preset", "mild", "--config", str(bad)), "--preset", "--config"
+    )
     bad.write_text(json.dumps({"rotation_range": [1, 0]}))
     assert_usage_error(*run(capsys, "show", "1", "--config", str(bad)), "rotation_range")
     bad.write_text(json.dumps({"colour_range": [1, 2]}))
