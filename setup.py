@@ -4,9 +4,26 @@ The extension is optional: where it cannot be compiled, dpa installs without it 
 uses the pure-Python reference (``dpa.backend()`` says which is active).
 """
 
+import os
+
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+class BuildFromSources(build_ext):
+    """Compile the kernel from its C source every time: an extension left by an
+    earlier build (in ``build/`` or, with ``--inplace``, in the source tree) is removed
+    first, so a build whose compiler fails ships no kernel rather than a stale one."""
+
+    def build_extension(self, ext: Extension) -> None:
+        target = self.get_ext_fullpath(ext.name)
+        if os.path.exists(target):
+            os.remove(target)
+        super().build_extension(ext)
+
 
 setup(
+    cmdclass={"build_ext": BuildFromSources},
     ext_modules=[
         Extension(
             "dpa._kernel._dpa_kernel",
@@ -15,5 +32,5 @@ setup(
             extra_compile_args=["-O3", "-ffp-contract=off", "-fno-strict-aliasing", "-std=c11"],
             optional=True,
         )
-    ]
+    ],
 )

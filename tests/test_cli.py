@@ -16,8 +16,7 @@ from pathlib import Path
 
 import click
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import dpa
 from dpa._cli import main

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 from fractions import Fraction
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -13,7 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 
+import dpa
 from dpa import PARAM_NAMES, PRESETS, AugmentationConfig, get_preset
+from dpa._config import MAX_AUGMENTATION_DEPTH
 from strategies import valid_configs as _valid_configs
 
 RANGE_FIELDS = [f"{name}_range" for name in PARAM_NAMES]
@@ -324,3 +327,24 @@ def test_equal_configs_hash_equal() -> None:
     assert {AugmentationConfig(), get_preset("moderate")} == {AugmentationConfig()}
     assert AugmentationConfig() != get_preset("mild")
     assert AugmentationConfig() != AugmentationConfig(augmentation_depth=9)
+
+
+def test_the_chain_depth_has_a_documented_maximum() -> None:
+    assert AugmentationConfig(augmentation_depth=MAX_AUGMENTATION_DEPTH).augmentation_depth == 4096
+    for depth in (MAX_AUGMENTATION_DEPTH + 1, 10**7, 10**30):
+        with pytest.raises(ValueError, match="augmentation_depth must be <= 4096"):
+            AugmentationConfig(augmentation_depth=depth)
+    with pytest.raises(ValueError, match="about 5001 digits"):  # not 5001 digits quoted
+        AugmentationConfig(augmentation_depth=10**5000)
+    with pytest.raises(ValueError, match="<= 4096"):
+        AugmentationConfig.from_dict({"augmentation_depth": 10**7})
+
+
+def test_a_file_claiming_a_huge_depth_is_refused_at_once(tmp_path: Path) -> None:
+    """A 1 KB file whose metadata asks for depth 10**7 once stalled verify for ever."""
+    path = tmp_path / "deep.json"
+    dpa.save_augmentation_chain(dpa.generate_augmentation_chain(2), path)
+    text = path.read_text().replace('"augmentation_depth": 10', '"augmentation_depth": 10000000')
+    path.write_text(text)
+    with pytest.raises(dpa.DPAFileError, match="augmentation_depth must be <= 4096"):
+        dpa.verify_augmentation_file(path)

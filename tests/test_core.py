@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from dpa import (
     PARAM_NAMES,
     AugmentationConfig,
+    _core as core,
     compute_statistics,
     compute_streaming_statistics,
     fib,
@@ -35,12 +35,8 @@ from dpa import (
     stream_augmentation_chain,
     stream_augmentation_range,
 )
-from dpa import (
-    _core as core,
-)
 from dpa._core import params_for_key, seed_from_hash
-from strategies import sample_ids
-from strategies import valid_configs as _valid_configs
+from strategies import sample_ids, valid_configs as _valid_configs
 
 # --- a naive, independent implementation of DPA v0.2 ----------------------------------
 

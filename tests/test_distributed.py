@@ -21,8 +21,7 @@ from typing import Any, cast
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from dpa import (
     PARAM_NAMES,

@@ -44,8 +44,7 @@ import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import dpa
 from dpa import (
@@ -68,10 +67,10 @@ from dpa import (
     RunningStatistics,
     StreamingProgress,
     VerifyReport,
+    _core as dpa_core,
+    _quality as quality,
     generate_batch,
 )
-from dpa import _core as dpa_core
-from dpa import _quality as quality
 from dpa._batch import BatchProcessingError, InvalidBatchConfigError
 from dpa._cli import cli, main
 from dpa._formats import AugmentationFile, DPAFileError
@@ -109,6 +108,7 @@ DATA = {
     "dpa._keys.ELASTIC_KEY_VERSION",
     "dpa._keys.KeyScheme",
     "dpa._keys.MODES",
+    "dpa._config.MAX_AUGMENTATION_DEPTH",
     "dpa._quality.ALPHA",
     "dpa._quality.BINS",
     "dpa._quality.COVERAGE_GAP",
@@ -1149,6 +1149,78 @@ ENTRIES: list[Entry] = [
         Mismatch,
         {"position": 0, "sample_id": 0, "field": "rotation", "stored": 1.0, "expected": 2.0},
     ),
+    # sharded runs (the folder "shards" is a complete run, see ``workdir``), preview
+    Entry(
+        "generate_shards",
+        dpa.generate_shards,
+        {
+            "folder": "new-shards",
+            "num_samples": 5,
+            "config": SMALL_CONFIG,
+            "group": None,
+            "start": 3,
+            "mode": "elastic",
+            "base_seed": 1,
+            "epoch": 2,
+            "format": "jsonl",
+            "include_stats": True,
+            "batch_size": 2,
+            "workers": 1,
+            "progress": None,
+            "resume": False,
+        },
+        small=frozenset({"num_samples"}),
+        allowed=PATH_ERRORS,
+    ),
+    Entry(
+        "verify_shards",
+        dpa.verify_shards,
+        {"folder": "shards", "max_mismatches": 10, "batch_size": 3, "progress": None, "workers": 1},
+        allowed=PATH_ERRORS,
+        after=_properties,
+    ),
+    Entry(
+        "check_shards",
+        dpa.check_shards,
+        {"folder": "shards", "manifest": None, "checksums": True},
+        allowed=PATH_ERRORS,
+    ),
+    Entry("read_manifest", dpa.read_manifest, {"folder": "shards"}, allowed=PATH_ERRORS),
+    Entry(
+        "merge_shards",
+        dpa.merge_shards,
+        {
+            "folder": "shards",
+            "target": "merged.parquet",
+            "format": None,
+            "include_stats": True,
+            "batch_size": 4,
+            "progress": None,
+        },
+        allowed=PATH_ERRORS,
+    ),
+    Entry(
+        "ShardsReport",
+        dpa.ShardsReport,
+        {"path": "shards", "manifest": None, "problems": Fresh(list), "shards": Fresh(list)},
+        after=_properties,
+    ),
+    Entry(
+        "write_preview",
+        dpa.write_preview,
+        {
+            "output": "preview.png",
+            "config": SMALL_CONFIG,
+            "image_path": None,
+            "num": 2,
+            "start": 0,
+            "tile": 16,
+            "columns": None,
+            "title": None,
+        },
+        small=frozenset({"num", "tile", "columns"}),
+        allowed=PATH_ERRORS,
+    ),
 ]
 
 #: Where a parameter's name says it takes a path: the working folder's files too.
@@ -1207,6 +1279,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (folder / "bad.json").write_text('{"metadata": {"config": 7}, "augmentations": []}')
     (folder / "bad.parquet").write_bytes(b"PAR1" + b"\x00" * 20 + b"PAR1")
     (folder / "folder").mkdir()
+    dpa.generate_shards(folder / "shards", 6, SMALL_CONFIG, format="jsonl")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         patch.setattr(os, "fsync", lambda fd: None)  # what reaches the disk is not tested here

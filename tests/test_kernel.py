@@ -12,14 +12,21 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import dpa
-from dpa import PARAM_NAMES, AugmentationConfig, ParamBatch, backends, core, generate_batch
+from dpa import (
+    PARAM_NAMES,
+    AugmentationConfig,
+    ParamBatch,
+    _backends as backends,
+    _core as core,
+    generate_batch,
+)
 from dpa._generate import _check_ids, _generate, _RawScheme
 from dpa._kernel import KERNEL
 from strategies import valid_configs
@@ -234,3 +241,24 @@ def test_seeding_from_digests_with_leading_zero_words(kernel_path: dict, seed_wo
     for batch in (digests, uniform, digests[:1]):
         got = KERNEL.draws(b"".join(batch), seed_words)
         assert got == [_reference_draws(d, seed_words) for d in batch]
+
+
+def test_a_missing_kernel_is_named_as_not_built(tmp_path: Path) -> None:
+    """Without the compiled extension, forcing the native backend says the kernel was
+    not built (not Python's 'partially initialized module ... circular import')."""
+    import shutil
+
+    source = Path(dpa.__file__).parent
+    shutil.copytree(source, tmp_path / "dpa", ignore=shutil.ignore_patterns("*.so", "*.pyd"))
+    code = "import dpa; dpa.generate_batch(range(3))"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "DPA_BACKEND": "native"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "native kernel is not available (it was not built" in last
+    assert "circular" not in result.stderr
+    env["DPA_BACKEND"] = "python"  # the reference still works there
+    result = subprocess.run([sys.executable, "-c", code], env=env, timeout=120)
+    assert result.returncode == 0

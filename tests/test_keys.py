@@ -9,8 +9,7 @@ import random
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from dpa import (
     PARAM_NAMES,
@@ -241,3 +240,15 @@ def test_scheme_from_metadata_rejects_bad_entries(
 ) -> None:
     with pytest.raises(error, match=match):
         scheme_from_metadata(metadata)
+
+
+def test_keys_of_numbers_past_pythons_int_to_str_limit() -> None:
+    """A 5000-digit base seed or epoch works as sample ids of any size do (Python's
+    str(int) refuses past 4300 digits)."""
+    huge = 10**5000 + 7
+    scheme = ElasticScheme(base_seed=huge, epoch=huge)
+    assert scheme.key_prefix.count(b":") == 3 and len(scheme.key_prefix) > 10_000
+    assert RankAwareScheme(huge, 0, 1).key(huge).endswith("7:0:1" + "0" * 4999 + "7")
+    a = gen_elastic_augmentation_params(1, base_seed=huge)
+    assert a == gen_augmentation_params(1, scheme=ElasticScheme(huge, 0))
+    assert a != gen_elastic_augmentation_params(1, base_seed=huge + 1)

@@ -123,3 +123,66 @@ def test_pattern_has_no_symmetry() -> None:
         assert not np.array_equal(np.rot90(pattern, k, axes=(1, 2)), pattern)
     assert not np.array_equal(pattern[:, ::-1], pattern)
     assert not np.array_equal(pattern[:, :, ::-1], pattern)
+
+
+def test_a_16_bit_image_keeps_its_tones(tmp_path: Path) -> None:
+    """A 16-bit grayscale PNG is scaled by 65535, not clipped to white at 255."""
+    from dpa._preview import load_image
+
+    ramp = (np.linspace(0, 65535, 64 * 64).reshape(64, 64)).astype(np.uint16)
+    path = tmp_path / "ramp16.png"
+    Image.fromarray(ramp).save(path)
+    loaded = load_image(path, 64)
+    assert loaded.shape == (3, 64, 64)
+    assert 0.45 < float(loaded.mean()) < 0.55  # a ramp, not pure white
+    assert float(loaded.min()) < 0.01 and float(loaded.max()) > 0.99
+    eight = tmp_path / "ramp8.png"
+    Image.fromarray((ramp // 257).astype(np.uint8)).save(eight)
+    assert np.abs(load_image(eight, 64) - loaded).max() < 2 / 255
+
+
+def test_the_sheet_is_drawn_in_bounded_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiles are augmented a group at a time (400 tiles of 2048 pixels once needed
+    19 GB); the groups give the same pixels as one pass."""
+    import dpa._preview as preview
+
+    image = builtin_pattern(32)
+    batch = dpa.generate_batch(range(10))
+    whole = preview._augmented_pixels(image, batch)
+    sizes: list[int] = []
+    real = preview.apply_params
+    monkeypatch.setattr(preview, "_CHUNK_ELEMENTS", 3 * 32 * 32 * 3)  # three tiles a group
+    monkeypatch.setattr(preview, "apply_params", lambda x, p: sizes.append(len(x)) or real(x, p))
+    assert np.array_equal(preview._augmented_pixels(image, batch), whole)
+    assert sizes == [3, 3, 3, 1]
+
+
+def test_the_title_names_the_config(tmp_path: Path) -> None:
+    from dpa._preview import config_name
+
+    assert config_name(dpa.get_preset("mild")) == "preset 'mild'"
+    assert config_name(dpa.AugmentationConfig()) == "preset 'moderate'"
+    custom = config_name(dpa.AugmentationConfig(noise_range=(0, 0.5)))
+    assert custom.startswith("config rotation -30..30") and "noise 0..0.5" in custom
+
+
+def test_write_preview_checks_its_arguments(tmp_path: Path) -> None:
+    config = dpa.get_preset("mild")
+    target = tmp_path / "p.png"
+    cases = [
+        ({"image_path": 5}, TypeError, "image_path"),
+        ({"title": 7}, TypeError, "title"),
+        ({"tile": float("inf")}, TypeError, "tile"),
+        ({"tile": 8}, ValueError, "tile"),
+        ({"tile": 4096}, ValueError, "tile"),
+        ({"num": 10**30}, ValueError, "num"),
+        ({"num": 0}, ValueError, "num"),
+        ({"columns": 0}, ValueError, "columns"),
+        ({"start": -1}, ValueError, "start"),
+    ]
+    for kwargs, error, name in cases:
+        with pytest.raises(error, match=name):
+            dpa.write_preview(target, config, **kwargs)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        dpa.write_preview(tmp_path / "missing" / "p.png", config, num=1, tile=16)
+    assert not (tmp_path / "missing").exists() and not target.exists()

@@ -1,15 +1,17 @@
-"""The statistical quality suite: its tests are right (against scipy), they catch
-the flaws they are meant to catch, and dpa's parameters pass them all.
+"""The statistical quality suite (``dpa._quality``): dpa's parameters pass every check,
+the checks catch the flaws they are meant to catch, and each source (generated ids with
+their rank and epoch comparisons, a batch, a file) gives the checks its sample.
 
 The big run checks 1,000,000 ids on the native kernel (100,000 where the pure-Python
-reference is forced); the ids are fixed, so the verdicts are deterministic.
+reference is forced); the ids are fixed, so the verdicts are deterministic. The
+statistics themselves are tested in test_quality_stats.py and test_quality_checks.py,
+the report in test_quality_report.py.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,12 +19,22 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from scipy import stats as scipy_stats
 
 import dpa
-from dpa import AugmentationConfig, ParamBatch, generate_batch, get_preset
+from dpa import (
+    AugmentationConfig,
+    ParamBatch,
+    _quality,
+    _quality_checks,
+    _quality_plot,
+    _quality_report,
+    _quality_stats,
+    generate_batch,
+    get_preset,
+)
 from dpa._cli import cli
 from dpa._io import save_augmentation_chain
+from dpa._keys import ElasticScheme, RankAwareScheme
 from dpa._quality import (
     ALPHA,
     BINS,
@@ -31,14 +43,6 @@ from dpa._quality import (
     check_batch_quality,
     check_file_quality,
     check_quality,
-    chi2_sf,
-    chi_square_uniform,
-    kolmogorov_sf,
-    kolmogorov_smirnov_uniform,
-    pearson,
-    plot_quality,
-    seeds_of,
-    student_t_two_sided,
 )
 
 N = 1_000_000 if dpa.backend() == "native" else 100_000
@@ -111,60 +115,56 @@ def test_the_report_reads_and_serialises(report: QualityReport) -> None:
     assert data["config"] == AugmentationConfig().to_dict()
 
 
-# --------------------------------------------------------------------------- the tests are right
+# --------------------------------------------------------------------------- the samples
 
 
-@pytest.mark.parametrize("df", [1, 2, 5, 63, 255, 1000])
-def test_chi2_sf_matches_scipy(df: int) -> None:
-    for quantile in (1e-6, 0.01, 0.3, 0.5, 0.9, 0.999, 1 - 1e-9):
-        x = float(scipy_stats.chi2.ppf(quantile, df))
-        assert chi2_sf(x, df) == pytest.approx(scipy_stats.chi2.sf(x, df), rel=1e-9, abs=1e-14)
+def test_the_parts_of_the_suite_are_importable_from_one_module() -> None:
+    parts = (_quality_checks, _quality_plot, _quality_report, _quality_stats)
+    homes = {name: part for part in parts for name in part.__all__}
+    for name in _quality.__all__:
+        if name in homes:
+            assert getattr(_quality, name) is getattr(homes[name], name), name
+    assert [name for name in _quality.__all__ if name not in homes] == [
+        "check_batch_quality",
+        "check_file_quality",
+        "check_quality",
+    ]
 
 
-@pytest.mark.parametrize("df", [1, 3, 30, 998, 999_998])
-def test_student_t_matches_scipy(df: int) -> None:
-    for t in (0.0, 0.01, 0.5, 1.0, 2.0, 3.29, 5.0, 12.0):
-        expected = 2 * scipy_stats.t.sf(t, df)
-        assert student_t_two_sided(t, df) == pytest.approx(expected, rel=1e-7, abs=1e-14)
+def test_ranks_and_epochs_compare_the_same_ids_under_their_keys() -> None:
+    ids = range(500, 2500)
+    report = check_quality(len(ids), start=500, base_seed=7)
+    assert report.source == "ids 500..2,499, base seed 7"
+    drawn = {
+        label: [generate_batch(ids, scheme=scheme) for scheme in schemes]
+        for label, schemes in {
+            "rank 0 ~ rank 1": (RankAwareScheme(7, 0, 2), RankAwareScheme(7, 1, 2)),
+            "epoch 0 ~ epoch 1": (ElasticScheme(7, 0), ElasticScheme(7, 1)),
+        }.items()
+    }
+    for check in report.group("independence"):
+        name, _, label = check.name.partition(": ")
+        if label in drawn:
+            first, second = (getattr(batch, name) for batch in drawn[label])
+            assert check.statistic == pytest.approx(np.corrcoef(first, second)[0, 1])
+    plain = check_batch_quality(generate_batch(ids))
+    assert [c.statistic for c in plain.checks] == [
+        c.statistic for c in report.checks if "rank" not in c.name and "epoch" not in c.name
+    ]
 
 
-@pytest.mark.parametrize("n", [1000, 100_000, 1_000_000])
-def test_kolmogorov_sf_matches_scipy(n: int) -> None:
-    for p in (0.9, 0.5, 0.1, 0.01, 0.001, 1e-5):
-        d = float(scipy_stats.kstwo.isf(p, n))
-        assert kolmogorov_sf(d, n) == pytest.approx(p, rel=0.03 if n < 10_000 else 0.005)
+def test_without_scipy_nothing_is_generated(monkeypatch: pytest.MonkeyPatch) -> None:
+    def generate(*args: Any, **kwargs: Any) -> ParamBatch:
+        raise AssertionError("generated before finding scipy missing")
 
-
-def test_ks_and_pearson_match_scipy() -> None:
-    rng = np.random.default_rng(5)
-    u = rng.random(20_000)
-    d, p = kolmogorov_smirnov_uniform(u)
-    expected = scipy_stats.kstest(u, "uniform", method="exact")
-    assert d == pytest.approx(expected.statistic, rel=1e-12)
-    assert p == pytest.approx(expected.pvalue, rel=0.01)
-    x, y = rng.random(50_000), rng.random(50_000)
-    y = y + 0.02 * x
-    r, p = pearson(x, y)
-    expected_r = scipy_stats.pearsonr(x, y)
-    assert r == pytest.approx(expected_r.statistic, rel=1e-10)
-    assert p == pytest.approx(expected_r.pvalue, rel=1e-6)
-
-
-def test_chi_square_matches_scipy() -> None:
-    counts = np.random.default_rng(1).integers(80, 120, size=64)
-    stat, p = chi_square_uniform(counts)
-    expected = scipy_stats.chisquare(counts)
-    assert stat == pytest.approx(expected.statistic, rel=1e-12)
-    assert p == pytest.approx(expected.pvalue, rel=1e-9)
-
-
-def test_seeds_are_the_digests_last_32_bits() -> None:
-    batch = generate_batch(range(5000))
-    expected = [int(h[-8:], 16) for h in batch.hash.tolist()]
-    assert seeds_of(batch.hash).tolist() == expected
-    assert seeds_of(np.array([b"F" * 64], dtype="S64")).tolist() == [0xFFFFFFFF]
-    with pytest.raises(ValueError, match="hexadecimal"):
-        seeds_of(np.array([b"g" * 64], dtype="S64"))
+    monkeypatch.setattr("dpa._quality.generate_batch", generate)
+    monkeypatch.setitem(sys.modules, "scipy.stats", None)
+    with pytest.raises(ImportError, match=r"pip install 'dpa\[quality\]'"):
+        check_quality(1000)
+    with pytest.raises(ImportError, match="scipy"):
+        check_batch_quality(_uniform_batch(400))
+    with pytest.raises(ImportError, match="scipy"):
+        check_file_quality("no such file.jsonl")  # before the file is read
 
 
 # --------------------------------------------------------------------------- the tests can fail
@@ -273,11 +273,8 @@ def test_small_samples_skip_what_they_cannot_test() -> None:
         (lambda: check_quality(10, alpha="0.1"), TypeError),
         (lambda: check_quality(10, config={"rotation_range": (0, 1)}), TypeError),
         (lambda: check_batch_quality([1, 2, 3]), TypeError),
-        (lambda: pearson([1, 2], [1, 2]), ValueError),
-        (lambda: pearson([1, 2, 3], [1, 2]), ValueError),
-        (lambda: chi_square_uniform([5]), ValueError),
-        (lambda: kolmogorov_smirnov_uniform([]), ValueError),
-        (lambda: plot_quality("report", "x.png"), TypeError),
+        (lambda: check_batch_quality(generate_batch(range(5)), alpha=1), ValueError),
+        (lambda: check_file_quality("x.json", alpha=None), TypeError),
     ],
 )
 def test_bad_arguments_are_refused(call: Any, error: type[Exception]) -> None:
@@ -294,22 +291,7 @@ def test_a_file_without_a_config_needs_one(tmp_path: Path) -> None:
     assert check_file_quality(path, AugmentationConfig()).samples == 500
 
 
-# --------------------------------------------------------------------------- picture and CLI
-
-
-def test_plot_writes_a_png_without_pyplot(tmp_path: Path) -> None:
-    script = (
-        "import sys; from dpa._quality import check_quality, plot_quality;"
-        f"plot_quality(check_quality(4000), {str(tmp_path / 'q.png')!r});"
-        "print('matplotlib.pyplot' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-    from PIL import Image
-
-    with Image.open(tmp_path / "q.png") as image:
-        assert image.format == "PNG" and image.size[0] > 600
-    assert [p.name for p in tmp_path.iterdir()] == ["q.png"]  # no temporary left
+# --------------------------------------------------------------------------- the command
 
 
 def test_cli_quality_of_generated_samples(tmp_path: Path) -> None:

@@ -23,18 +23,26 @@ import pytest
 
 import dpa
 from dpa._cli import main
+from dpa._keys import MODES, ElasticScheme, PerRecordRankScheme, RankAwareScheme
 from dpa._shards import (
     MANIFEST_NAME,
+    SHARD_MODES,
     ShardError,
+    ShardsReport,
+    SingleProcess,
     check_shards,
     generate_shards,
     merge_shards,
+    open_group,
     plan_shards,
     read_manifest,
     verify_shards,
     write_manifest,
     write_shard,
 )
+from dpa._shards.group import check_group
+from dpa._shards.merge import merged_scheme
+from dpa._shards.plan import check_format, shard_scheme
 
 TESTS = Path(__file__).resolve().parent
 DPA = [sys.executable, "-m", "dpa"]
@@ -163,8 +171,8 @@ def records_of(path: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.integration
 def test_torchrun_ranks_disjoint_complete_and_exact(tmp_path: Path) -> None:
-    report = tmp_path / "report.json"
-    torchrun(2, str(TESTS / "torchrun_check.py"), "203", "12345", str(report))
+    report, shards = tmp_path / "report.json", tmp_path / "shards"
+    torchrun(2, str(TESTS / "torchrun_check.py"), "203", "12345", str(report), str(shards))
     data = json.loads(report.read_text())
     assert data["world_size"] == 2
     ids = [i for share in data["shares"] for i in share["ids"]]
@@ -179,6 +187,10 @@ def test_torchrun_ranks_disjoint_complete_and_exact(tmp_path: Path) -> None:
             assert record == {**expected, "sample_id": record["sample_id"]}
         elastic = dpa.generate_elastic_batch(share["ids"], base_seed=12345, epoch=2)
         assert share["elastic"] == [h.decode() for h in elastic.hash.tolist()]
+    # the sharded run through the group the script had joined already
+    report_of_shards = verify_shards(shards)
+    assert report_of_shards.ok and report_of_shards.checked == 203, report_of_shards.problems
+    assert read_manifest(shards)["world_size"] == 2
 
 
 @pytest.mark.integration
@@ -432,17 +444,17 @@ def test_generate_shards_on_thread_ranks(tmp_path: Path, mode: str) -> None:
 def test_a_failing_rank_fails_every_rank_and_writes_no_manifest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dpa._shards
+    import dpa._shards.generate
 
     out = tmp_path / "out"
-    real = dpa._shards.write_range
+    real = dpa._shards.generate.write_range
 
     def failing(path: Any, *args: Any, **kwargs: Any) -> Any:
         if Path(path).name == "part-00001.jsonl":
             raise OSError(28, "No space left on device")
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(dpa._shards, "write_range", failing)
+    monkeypatch.setattr(dpa._shards.generate, "write_range", failing)
     results = run_threads(2, lambda group: generate_shards(out, 50, group=group, format="jsonl"))
     assert isinstance(results[1], OSError)
     assert isinstance(results[0], ShardError)
@@ -707,3 +719,201 @@ def test_resume_continues_an_interrupted_shard(
     assert verify_shards(out).ok
     expected = dpa.generate_elastic_batch(range(1000), epoch=4).to_dicts()
     assert records_of(out / "part-00000.parquet") == expected
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def test_a_sharded_run_is_rank_aware_or_elastic() -> None:
+    assert set(SHARD_MODES) == set(MODES) - {"plain"}
+    assert shard_scheme("rank_aware", rank=1, world_size=2, base_seed=3) == RankAwareScheme(3, 1, 2)
+    assert shard_scheme("elastic", rank=1, world_size=2, base_seed=3, epoch=4) == ElasticScheme(
+        3, 4
+    )
+    with pytest.raises(ValueError, match="unknown mode 'plain'; choose one of rank_aware, elastic"):
+        shard_scheme("plain", rank=0, world_size=1)
+    # an elastic scheme holds no rank: the rank is checked all the same
+    with pytest.raises(ValueError, match="rank must be < world_size"):
+        shard_scheme("elastic", rank=2, world_size=2)
+    with pytest.raises(ValueError, match="start"):
+        plan_shards(10, 2, start=-1)
+    with pytest.raises(ValueError, match="jsonl or parquet"):
+        check_format("json")
+
+
+# --------------------------------------------------------------------------- group
+
+
+def test_check_group_takes_anything_with_a_groups_methods() -> None:
+    assert isinstance(check_group(None), SingleProcess)
+    threads = ThreadGroup({}, 0, 1)
+    assert check_group(threads) is threads
+    with pytest.raises(TypeError, match="group must have rank, world_size"):
+        check_group(object())
+    with open_group(dpa.DistributedContext(0, 1, 0, "single")) as group:
+        assert isinstance(group, SingleProcess)
+
+
+# --------------------------------------------------------------------------- manifest
+
+#: A manifest's fields, in the order dpa has always written them.
+RUN_FIELDS = ["dpa_manifest", "version", "generation_time", "mode", "world_size", "base_seed"]
+DATA_FIELDS = ["format", "config", "start", "total", "shards"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "key_fields"), [("rank_aware", []), ("elastic", ["epoch", "key_version"])]
+)
+def test_the_manifest_on_disk_keeps_its_format(
+    tmp_path: Path, mode: str, key_fields: list[str]
+) -> None:
+    make_folder(tmp_path, 10, 2, mode=mode, epoch=3)
+    text = (tmp_path / MANIFEST_NAME).read_text()
+    assert text.startswith('{\n  "dpa_manifest": 1,\n') and text.endswith("\n}\n")
+    manifest = json.loads(text)
+    assert list(manifest) == RUN_FIELDS + key_fields + DATA_FIELDS
+    assert manifest["mode"] == mode and manifest["world_size"] == 2 and manifest["base_seed"] == 5
+    if key_fields:
+        assert (manifest["epoch"], manifest["key_version"]) == (3, "dpa-elastic-v1")
+    assert list(manifest["shards"][0]) == ["file", "rank", "start_id", "end_id", "count", "sha256"]
+
+
+#: Folders written by dpa 0.3.0's ``dpa._shards`` (as ``make_folder`` writes them: 10
+#: ids from 5 over 3 rank-aware ranks; 7 ids from 5 over 2 elastic ranks, epoch 2;
+#: base seed 9, augmentation depth 2, JSONL without statistics).
+OLD_FOLDERS = TESTS / "data" / "shards-0.3"
+
+
+@pytest.mark.parametrize("mode", ["rank_aware", "elastic"])
+def test_folders_written_by_dpa_0_3_verify_and_merge(tmp_path: Path, mode: str) -> None:
+    old = tmp_path / "old"
+    shutil.copytree(OLD_FOLDERS / mode, old)
+    report = verify_shards(old)
+    assert report.ok, report.problems
+    manifest = read_manifest(old)
+    merged = tmp_path / "merged.jsonl"
+    merge_shards(old, merged)
+    config = dpa.AugmentationConfig(augmentation_depth=2)
+    ids = range(5, 5 + manifest["total"])
+    if mode == "elastic":
+        expected = dpa.generate_elastic_batch(ids, config, base_seed=9, epoch=2).to_dicts()
+    else:
+        plan = plan_shards(manifest["total"], 3, start=5)
+        expected = [
+            {**dpa.generate_distributed_batch(range(lo, hi), rank, 3, config, 9)[i], "rank": rank}
+            for rank, (lo, hi) in enumerate(plan)
+            for i in range(hi - lo)
+        ]
+    assert records_of(merged) == expected
+
+    # this version writes the same manifest (but for the time, version and checksums)
+    new = make_folder(
+        tmp_path / "new", manifest["total"], manifest["world_size"], mode=mode, start=5,
+        base_seed=9, epoch=manifest.get("epoch", 0), config=config,
+    )  # fmt: skip
+    for written in (manifest, new):
+        for key in ("generation_time", "version"):
+            written.pop(key)
+        for entry in written["shards"]:
+            entry.pop("sha256")
+    assert list(new) == list(manifest) and new == manifest
+
+
+def _edited_manifest(folder: Path, **changes: Any) -> None:
+    manifest = json.loads((folder / MANIFEST_NAME).read_text())
+    manifest.update(changes)
+    for key in [key for key, value in changes.items() if value is None]:
+        del manifest[key]
+    (folder / MANIFEST_NAME).write_text(json.dumps(manifest))
+
+
+def test_the_manifest_keys_are_checked(tmp_path: Path) -> None:
+    make_folder(tmp_path, 6, 2, mode="elastic", epoch=1)
+    _edited_manifest(tmp_path, key_version=None)  # read as the first version, like files
+    assert verify_shards(tmp_path).ok
+    _edited_manifest(tmp_path, key_version="dpa-elastic-v9")
+    with pytest.raises(dpa.DPAFileError, match="'key_version' is 'dpa-elastic-v9'"):
+        read_manifest(tmp_path)
+    _edited_manifest(tmp_path, key_version="dpa-elastic-v1", epoch=None)
+    with pytest.raises(dpa.DPAFileError, match="malformed manifest: epoch must be"):
+        read_manifest(tmp_path)
+    _edited_manifest(tmp_path, epoch=1, mode="plain")
+    with pytest.raises(dpa.DPAFileError, match="unknown mode 'plain'"):
+        read_manifest(tmp_path)
+    with pytest.raises(ValueError, match="malformed manifest: 'shards' must be a list"):
+        check_shards(tmp_path, {**empty_manifest(), "shards": None})
+
+
+def empty_manifest() -> dict[str, Any]:
+    """A well-formed manifest of a run of no ids, as a dict."""
+    return {
+        "dpa_manifest": 1, "mode": "rank_aware", "world_size": 1, "base_seed": 0,
+        "format": "jsonl", "config": dpa.AugmentationConfig().to_dict(), "start": 0, "total": 0,
+        "shards": [],
+    }  # fmt: skip
+
+
+# --------------------------------------------------------------------------- check
+
+
+def test_a_huge_world_is_named_without_walking_it(tmp_path: Path) -> None:
+    manifest = make_folder(tmp_path, 6, 3)
+    manifest["world_size"] = 10**12
+    problems = check_shards(tmp_path, manifest)
+    missing = "the manifest lists no shard for rank(s) 3, 4, 5, 6, 7, 8, 9, 10"
+    assert f"{missing} and {10**12 - 11} more" in problems
+
+
+def test_shards_report_holds_verify_reports() -> None:
+    with pytest.raises(TypeError, match="VerifyReport"):
+        ShardsReport("out", shards=[1])  # type: ignore[list-item]
+    assert ShardsReport("out").ok
+
+
+# --------------------------------------------------------------------------- merge
+
+
+def test_merged_scheme_keeps_a_rank_only_where_ranks_draw_apart() -> None:
+    run = {"mode": "rank_aware", "base_seed": 4}
+    assert merged_scheme({**run, "world_size": 1}) == RankAwareScheme(4, 0, 1)
+    assert merged_scheme({**run, "world_size": 3}) == PerRecordRankScheme(4, 3)
+    elastic = {"mode": "elastic", "base_seed": 4, "epoch": 1, "world_size": 3}
+    assert merged_scheme(elastic) == ElasticScheme(4, 1)
+
+
+# --------------------------------------------------------------------------- generate
+
+
+def test_rank_zero_failing_the_manifest_fails_every_rank(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dpa._shards.generate
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dpa._shards.generate, "write_manifest", failing)
+    results = run_threads(2, lambda group: generate_shards(tmp_path, 8, group=group))
+    assert isinstance(results[0], OSError)
+    assert isinstance(results[1], ShardError)
+    assert str(results[1]).startswith("rank 0 could not write the manifest: [Errno 28]")
+
+
+@pytest.mark.parametrize(
+    "options", [{"mode": "plain"}, {"base_seed": -1}, {"format": "json"}, {"start": -2}], ids=str
+)
+def test_bad_arguments_fail_every_rank_before_any_waits(
+    tmp_path: Path, options: dict[str, Any]
+) -> None:
+    results = run_threads(3, lambda group: generate_shards(tmp_path, 9, group=group, **options))
+    assert all(isinstance(r, ValueError) for r in results), results
+    assert not list(tmp_path.iterdir())
+
+
+def test_generate_shards_needs_a_group_and_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="group"):
+        generate_shards(tmp_path, 9, group=object())  # type: ignore[arg-type]
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    results = run_threads(2, lambda group: generate_shards(blocker, 9, group=group))
+    assert all(isinstance(r, ShardError) and "is a file" in str(r) for r in results), results

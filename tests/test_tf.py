@@ -113,3 +113,12 @@ def test_graph_mode_in_dataset_map() -> None:
     out = next(iter(mapped)).numpy().transpose(0, 3, 1, 2)
     reference = dpa_numpy.apply_params(images, params)
     assert np.abs(out - reference).max() < 1e-4
+
+
+def test_a_tiny_scale_and_an_empty_image() -> None:
+    image = np.random.default_rng(1).random((9, 9, 3), dtype=np.float32)
+    p = {"rotation": 5.0, "brightness": 1.0, "noise": 0.0, "scale": 1e-300, "contrast": 1.0}
+    out = apply_params_tf(image, p).numpy()
+    assert np.isfinite(out).all() and (out[:4].sum() == 0)
+    with pytest.raises(ValueError, match="at least one channel, row and column"):
+        apply_params_tf(np.zeros((0, 16, 3), np.float32), p)

@@ -17,18 +17,19 @@ from torch.utils.data import DataLoader, DistributedSampler  # noqa: E402
 
 import dpa  # noqa: E402
 from dpa.integrations import numpy as dpa_numpy  # noqa: E402
-from dpa.integrations.noise import gaussian_noise, hash_keys  # noqa: E402
-from dpa.integrations.noise import noise_words as numpy_words  # noqa: E402
-from dpa.integrations.torch import (  # noqa: E402
+from dpa.integrations.noise import (  # noqa: E402
+    gaussian_noise,
+    hash_keys,
+    noise_words as numpy_words,
+)
+from dpa.integrations.torch import (  # noqa: E402  # noqa: E402
     DPADataset,
     DPASampler,
     DPATransform,
     apply_params,
+    gaussian_noise as torch_gaussian,
     noise_words,
     sampling_grid,
-)
-from dpa.integrations.torch import (  # noqa: E402
-    gaussian_noise as torch_gaussian,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

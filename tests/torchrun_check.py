@@ -4,10 +4,13 @@ that the shares are disjoint and complete, and that each rank's values (native
 backend, through the streaming API) equal the Python reference for that rank.
 
     python -m torch.distributed.run --nproc_per_node=2 tests/torchrun_check.py \\
-        TOTAL BASE_SEED REPORT.json
+        TOTAL BASE_SEED REPORT.json [SHARDS]
 
-Rank 0 writes every rank's records to REPORT.json for the parent to recompute. Exits
-non-zero (an AssertionError) when a check fails.
+Rank 0 writes every rank's records to REPORT.json for the parent to recompute. With
+SHARDS, the ranks then write an elastic sharded run of the same range into that
+folder through the process group this script joined (:func:`dpa.generate_shards`
+over :func:`dpa._shards.open_group`, which finds the group already there and leaves
+it open). Exits non-zero (an AssertionError) when a check fails.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 from typing import Any
 
 import dpa
+from dpa._shards import open_group
 
 
 def main(argv: list[str]) -> int:
@@ -69,6 +73,15 @@ def main(argv: list[str]) -> int:
         if rank == 0:
             with open(report, "w", encoding="utf-8") as handle:
                 json.dump({"world_size": world_size, "shares": everyone}, handle)
+        if len(argv) > 3:
+            with open_group(context) as group:
+                result = dpa.generate_shards(
+                    argv[3], total, group=group, mode="elastic", base_seed=base_seed, epoch=2,
+                    format="jsonl",
+                )  # fmt: skip
+            assert dist.is_initialized(), "open_group left a group it did not join"
+            assert result.shard["file"] == f"part-{rank:05d}.jsonl", result
+            assert (result.manifest is not None) == (rank == 0), result
         dist.barrier()
     finally:
         dist.destroy_process_group()

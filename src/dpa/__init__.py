@@ -26,170 +26,78 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
     )
     from ._batch import (
         BatchConfig as BatchConfig,
-    )
-    from ._batch import (
         BatchMetrics as BatchMetrics,
-    )
-    from ._batch import (
         BatchProcessor as BatchProcessor,
-    )
-    from ._batch import (
         BatchStrategy as BatchStrategy,
-    )
-    from ._batch import (
         MemoryAwareBatcher as MemoryAwareBatcher,
-    )
-    from ._batch import (
         MemoryInfo as MemoryInfo,
-    )
-    from ._batch import (
         MemoryMonitor as MemoryMonitor,
-    )
-    from ._batch import (
         get_memory_usage as get_memory_usage,
-    )
-    from ._batch import (
         memory_monitor as memory_monitor,
+    )
+    from ._chain import (
+        generate_augmentation_chain as generate_augmentation_chain,
     )
     from ._config import (
         PARAM_NAMES as PARAM_NAMES,
-    )
-    from ._config import (
         PRESETS as PRESETS,
-    )
-    from ._config import (
         AugmentationConfig as AugmentationConfig,
-    )
-    from ._config import (
         get_preset as get_preset,
     )
     from ._core import (
         fib as fib,
-    )
-    from ._core import (
         gen_augmentation_seed as gen_augmentation_seed,
     )
     from ._distributed import (
         DistributedContext as DistributedContext,
-    )
-    from ._distributed import (
         DistributedRangeSplitter as DistributedRangeSplitter,
-    )
-    from ._distributed import (
         RankAwareSeedGenerator as RankAwareSeedGenerator,
-    )
-    from ._distributed import (
         RankRange as RankRange,
-    )
-    from ._distributed import (
         detect_distributed_context as detect_distributed_context,
-    )
-    from ._distributed import (
         gen_distributed_augmentation_params as gen_distributed_augmentation_params,
-    )
-    from ._distributed import (
         gen_elastic_augmentation_params as gen_elastic_augmentation_params,
-    )
-    from ._distributed import (
         generate_distributed_batch as generate_distributed_batch,
-    )
-    from ._distributed import (
         generate_elastic_batch as generate_elastic_batch,
-    )
-    from ._distributed import (
         stream_distributed_augmentation_chain as stream_distributed_augmentation_chain,
-    )
-    from ._distributed import (
         stream_distributed_augmentation_range as stream_distributed_augmentation_range,
-    )
-    from ._distributed import (
         stream_elastic_augmentation_range as stream_elastic_augmentation_range,
     )
     from ._errors import (
         BatchProcessingError as BatchProcessingError,
-    )
-    from ._errors import (
         DPAError as DPAError,
-    )
-    from ._errors import (
         DPAFileError as DPAFileError,
-    )
-    from ._errors import (
         InvalidBatchConfigError as InvalidBatchConfigError,
-    )
-    from ._errors import (
         MemoryLimitExceededError as MemoryLimitExceededError,
-    )
-    from ._errors import (
         ShardError as ShardError,
     )
     from ._formats import (
         AugmentationFile as AugmentationFile,
-    )
-    from ._formats import (
         read_augmentation_file as read_augmentation_file,
     )
     from ._generate import (
         StreamingProgress as StreamingProgress,
-    )
-    from ._generate import (
         gen_augmentation_params as gen_augmentation_params,
-    )
-    from ._generate import (
-        generate_augmentation_chain as generate_augmentation_chain,
-    )
-    from ._generate import (
         generate_batch as generate_batch,
-    )
-    from ._generate import (
         iter_batches as iter_batches,
-    )
-    from ._generate import (
         stream_augmentation_chain as stream_augmentation_chain,
-    )
-    from ._generate import (
         stream_augmentation_range as stream_augmentation_range,
     )
     from ._io import (
         AugmentationWriter as AugmentationWriter,
-    )
-    from ._io import (
         load_augmentation_chain as load_augmentation_chain,
-    )
-    from ._io import (
         load_augmentation_stream as load_augmentation_stream,
-    )
-    from ._io import (
         partial_path as partial_path,
-    )
-    from ._io import (
         save_augmentation_chain as save_augmentation_chain,
-    )
-    from ._io import (
         save_augmentation_stream as save_augmentation_stream,
-    )
-    from ._io import (
         write_range as write_range,
     )
     from ._keys import (
         ElasticScheme as ElasticScheme,
-    )
-    from ._keys import (
         KeyScheme as KeyScheme,
-    )
-    from ._keys import (
         PerRecordRankScheme as PerRecordRankScheme,
-    )
-    from ._keys import (
         PlainScheme as PlainScheme,
-    )
-    from ._keys import (
         RankAwareScheme as RankAwareScheme,
-    )
-    from ._keys import (
         scheme_for_mode as scheme_for_mode,
-    )
-    from ._keys import (
         scheme_from_metadata as scheme_from_metadata,
     )
     from ._parambatch import (
@@ -200,56 +108,28 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
     )
     from ._quality import (
         QualityCheck as QualityCheck,
-    )
-    from ._quality import (
         QualityReport as QualityReport,
-    )
-    from ._quality import (
         check_batch_quality as check_batch_quality,
-    )
-    from ._quality import (
         check_file_quality as check_file_quality,
-    )
-    from ._quality import (
         check_quality as check_quality,
-    )
-    from ._quality import (
         plot_quality as plot_quality,
     )
     from ._shards import (
         ShardsReport as ShardsReport,
-    )
-    from ._shards import (
         check_shards as check_shards,
-    )
-    from ._shards import (
         generate_shards as generate_shards,
-    )
-    from ._shards import (
         merge_shards as merge_shards,
-    )
-    from ._shards import (
         read_manifest as read_manifest,
-    )
-    from ._shards import (
         verify_shards as verify_shards,
     )
     from ._stats import (
         RunningStatistics as RunningStatistics,
-    )
-    from ._stats import (
         compute_statistics as compute_statistics,
-    )
-    from ._stats import (
         compute_streaming_statistics as compute_streaming_statistics,
     )
     from ._verify import (
         Mismatch as Mismatch,
-    )
-    from ._verify import (
         VerifyReport as VerifyReport,
-    )
-    from ._verify import (
         verify_augmentation_file as verify_augmentation_file,
     )
 
@@ -280,7 +160,7 @@ _API: dict[str, str] = {
     "iter_batches": "_generate",
     "stream_augmentation_range": "_generate",
     "stream_augmentation_chain": "_generate",
-    "generate_augmentation_chain": "_generate",
+    "generate_augmentation_chain": "_chain",
     # the modes' own entry points (DPA v0.2 names)
     "gen_distributed_augmentation_params": "_distributed",
     "generate_distributed_batch": "_distributed",

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _core as core
-from . import _kernel
+from . import _core as core, _kernel
 from ._config import AugmentationConfig
 from ._validate import check_int
 

@@ -18,6 +18,7 @@ from typing import Any
 from ._validate import check_int
 
 __all__ = [
+    "MAX_AUGMENTATION_DEPTH",
     "PARAM_NAMES",
     "PRESETS",
     "AugmentationConfig",
@@ -28,6 +29,13 @@ __all__ = [
 PARAM_NAMES: tuple[str, ...] = ("rotation", "brightness", "noise", "scale", "contrast")
 
 Range = tuple[float, float]
+
+#: The deepest hash chain a config may ask for. The chain's salts are the Fibonacci
+#: numbers, about 0.21*i digits long at step i, so a sample's cost grows with the
+#: square of the depth: depth 10 (DPA v0.2's default) hashes ~0.1 KB, 4096 about
+#: 1.8 MB (a few ms a sample), 50,000 would be 17 s. A file or command line asking for
+#: more is refused rather than left to run for hours.
+MAX_AUGMENTATION_DEPTH = 4096
 
 
 def _check_range(name: str, value: Any) -> Range:
@@ -52,6 +60,12 @@ def _check_range(name: str, value: Any) -> Range:
     if not _is_finite(hi - lo):
         raise ValueError(f"{name}: the width hi - lo overflows a float: ({lo!r}, {hi!r})")
     return (lo, hi)
+
+
+def _brief_int(number: int) -> str:
+    """An int for a message: its digits, or how many there are when they are many."""
+    text = str(number) if number.bit_length() < 200 else ""
+    return text or f"an integer of about {int(number.bit_length() * 0.30103) + 1} digits"
 
 
 def _is_finite(number: float) -> bool:
@@ -87,6 +101,11 @@ class AugmentationConfig:
             key = f"{name}_range"
             object.__setattr__(self, key, _check_range(key, getattr(self, key)))
         depth = check_int(self.augmentation_depth, "augmentation_depth", 1)
+        if depth > MAX_AUGMENTATION_DEPTH:
+            raise ValueError(
+                f"augmentation_depth must be <= {MAX_AUGMENTATION_DEPTH} (a sample's cost "
+                f"grows with the square of the depth), got {_brief_int(depth)}"
+            )
         object.__setattr__(self, "augmentation_depth", depth)
 
     @cached_property

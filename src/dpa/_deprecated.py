@@ -33,8 +33,13 @@ def forward(old: str, new: str) -> Callable[[str], Any]:
     def __getattr__(name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        value = getattr(importlib.import_module(new), name)
-        public = name in getattr(importlib.import_module("dpa"), "__all__", ())
+        package = importlib.import_module("dpa")
+        public = name in getattr(package, "__all__", ())
+        module = importlib.import_module(new)
+        if hasattr(module, name) or not public:
+            value = getattr(module, name)
+        else:  # a public name that has since moved to another module
+            value = getattr(package, name)
         instead = f"import it from 'dpa' (dpa.{name})" if public else "it is private now"
         warnings.warn(
             f"{old}.{name}: the module {old} is deprecated and will be removed in dpa 0.5; "

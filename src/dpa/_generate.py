@@ -30,7 +30,6 @@ __all__ = [
     "ProgressCallback",
     "StreamingProgress",
     "gen_augmentation_params",
-    "generate_augmentation_chain",
     "generate_batch",
     "iter_batches",
     "stream_augmentation_chain",
@@ -430,40 +429,3 @@ def _regroup(stream: Iterable[Any], block: int) -> Iterator[Any]:
             yield item
     if pending:
         yield pending
-
-
-def generate_augmentation_chain(
-    num_samples: int,
-    config: AugmentationConfig | None = None,
-    verbose: bool = False,
-    save_path: str | None = None,
-) -> list[dict[str, Any]]:
-    """Parameters of samples ``0 .. num_samples-1`` as a list of dicts (DPA v0.2).
-
-    The dicts are those of :func:`gen_augmentation_params` (no ``sample_id``).
-    ``verbose`` prints one line per sample; ``save_path`` also writes the chain
-    with :func:`dpa.save_augmentation_chain`.
-
-    Example:
-        >>> len(generate_augmentation_chain(3))
-        3
-    """
-    count = check_int(num_samples, "num_samples", 0)
-    config = _check_config(config)
-    records = []
-    for batch in iter_batches(0, count, config):
-        for record in batch.to_dicts():
-            del record["sample_id"]
-            records.append(record)
-    if verbose:
-        lines = (
-            f"Sample({i}) -> rotation={p['rotation']:.2f}° brightness={p['brightness']:.2f} "
-            f"noise={p['noise']:.3f} scale={p['scale']:.2f} contrast={p['contrast']:.2f}\n"
-            for i, p in enumerate(records)
-        )
-        print("".join(lines), end="")
-    if save_path is not None:
-        from ._io import save_augmentation_chain
-
-        save_augmentation_chain(records, save_path, config=config)
-    return records

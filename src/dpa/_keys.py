@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ._core import decimal
 from ._validate import check_int, check_sample_id
 
 __all__ = [
@@ -78,7 +79,7 @@ class KeyScheme:
         """The key string hashed first for ``sample_id``."""
 
         sample_id = check_sample_id(sample_id, "sample_id")
-        return self.key_prefix.decode("ascii") + str(sample_id)
+        return (self.key_prefix + decimal(sample_id)).decode("ascii")
 
     def to_metadata(self) -> dict[str, Any]:
         """This scheme's entries in a file's metadata (none for the plain one)."""
@@ -124,7 +125,7 @@ class RankAwareScheme(KeyScheme):
 
     @property
     def key_prefix(self) -> bytes:
-        return b"%d:%d:" % (self.base_seed, self.rank)
+        return b"%s:%s:" % (decimal(self.base_seed), decimal(self.rank))
 
     @property
     def record_fields(self) -> dict[str, int]:
@@ -188,7 +189,8 @@ class ElasticScheme(KeyScheme):
 
     @property
     def key_prefix(self) -> bytes:
-        return b"%s:%d:%d:" % (ELASTIC_KEY_VERSION.encode(), self.base_seed, self.epoch)
+        version = ELASTIC_KEY_VERSION.encode()
+        return b"%s:%s:%s:" % (version, decimal(self.base_seed), decimal(self.epoch))
 
     def to_metadata(self) -> dict[str, Any]:
         info = {
@@ -210,10 +212,10 @@ def check_rank(rank: Any, world_size: int) -> int:
         >>> check_rank(3, 4)
         3
     """
-    rank = check_int(rank, "rank", 0)
-    if rank >= world_size:
-        raise ValueError(f"rank must be < world_size, got rank={rank}, world_size={world_size}")
-    return rank
+    number = check_int(rank, "rank", 0)
+    if number >= world_size:
+        raise ValueError(f"rank must be < world_size, got rank={number}, world_size={world_size}")
+    return number
 
 
 def check_scheme(scheme: Any) -> KeyScheme:

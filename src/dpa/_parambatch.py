@@ -215,8 +215,16 @@ class ParamBatch:
             >>> len(ParamBatch.empty())
             0
         """
-        floats = {name: np.empty(0, dtype=np.float64) for name in PARAM_NAMES}
-        return cls(sample_id=np.empty(0, dtype=np.int64), hash=np.empty(0, dtype="S64"), **floats)
+        none = np.empty(0, dtype=np.float64)
+        return cls(
+            sample_id=np.empty(0, dtype=np.int64),
+            rotation=none,
+            brightness=none,
+            noise=none,
+            scale=none,
+            contrast=none,
+            hash=np.empty(0, dtype="S64"),
+        )
 
     @classmethod
     def concat(cls, batches: Sequence[ParamBatch]) -> ParamBatch:

@@ -17,15 +17,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._config import AugmentationConfig
+from ._config import PRESETS, AugmentationConfig, check_config
 from ._generate import generate_batch
 from ._io import write_atomic
 from ._parambatch import ParamBatch
+from ._validate import check_int, check_path, check_sample_id
 from .integrations.numpy import apply_params
 
 __all__ = [
+    "MAX_TILE",
+    "MAX_TILES",
+    "MIN_TILE",
     "SheetLayout",
     "builtin_pattern",
+    "config_name",
     "contact_sheet",
     "layout",
     "load_image",
@@ -40,6 +45,12 @@ TITLE_HEIGHT = 22
 LINE_HEIGHT = 13
 #: Largest number of tiles in one sheet.
 MAX_TILES = 400
+#: Smallest and largest tile (the longer side, in pixels).
+MIN_TILE, MAX_TILE = 16, 2048
+#: Image elements augmented at once: tiles are drawn in groups of at most this many
+#: elements, so a sheet of 400 tiles of 2048 pixels needs a few hundred MB, not the
+#: 19 GB of augmenting them all at once.
+_CHUNK_ELEMENTS = 1 << 24
 
 FloatImage = npt.NDArray[np.float32]
 
@@ -76,15 +87,38 @@ def builtin_pattern(size: int = 192) -> FloatImage:
 
 def load_image(path: str | Path, tile: int) -> FloatImage:
     """The image at ``path`` as ``[3, H, W]`` float32 in ``[0, 1]`` (RGB), resized so
-    that its longer side is ``tile`` pixels."""
+    that its longer side is ``tile`` pixels. Values are scaled by the image's own bit
+    depth: a 16-bit PNG's 65535 is white, not 255 (Pillow's ``convert("RGB")`` would
+    clip every value above 255 to white)."""
     from PIL import Image
 
     with Image.open(path) as opened:
-        rgb = opened.convert("RGB")
-    scale = tile / max(rgb.size)
-    size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-    rgb = rgb.resize(size, Image.Resampling.BILINEAR)
-    return (np.asarray(rgb, dtype=np.float32) / 255.0).transpose(2, 0, 1).copy()
+        opened.load()
+        planes = _float_planes(opened)
+    height, width = planes[0].shape
+    scale = tile / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = [
+        np.asarray(Image.fromarray(plane, "F").resize(size, Image.Resampling.BILINEAR))
+        for plane in planes
+    ]
+    return np.clip(np.stack(resized), 0.0, 1.0).astype(np.float32)
+
+
+def _float_planes(image: Any) -> list[npt.NDArray[np.float32]]:
+    """The R, G and B planes of a PIL image as float32 in ``[0, 1]``."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):  # 16/32-bit grayscale
+        values = np.asarray(image, dtype=np.float64)
+        # 16-bit PNGs open as "I;16" or, in older Pillow, as "I" with values <= 65535.
+        wide = image.mode == "I" and values.size > 0 and values.max() > 65535
+        full = float(2**32 - 1) if wide else 65535.0
+        gray = np.clip(values / full, 0.0, 1.0).astype(np.float32)
+        return [gray, gray, gray]
+    if image.mode == "F":
+        gray = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+        return [gray, gray, gray]
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return [np.ascontiguousarray(rgb[:, :, channel]) for channel in range(3)]
 
 
 @dataclass(frozen=True)
@@ -162,6 +196,41 @@ def _font(size: int) -> Any:
         return ImageFont.load_default()
 
 
+def _augmented_pixels(image: FloatImage, batch: ParamBatch) -> npt.NDArray[np.uint8]:
+    """``image`` augmented by each sample of ``batch`` as ``[N, H, W, 3]`` uint8, in
+    groups of at most :data:`_CHUNK_ELEMENTS` elements (bounded memory)."""
+    channels, height, width = image.shape
+    per_group = max(1, _CHUNK_ELEMENTS // (channels * height * width))
+    out = np.empty((len(batch), height, width, channels), dtype=np.uint8)
+    for first in range(0, len(batch), per_group):
+        part = batch[first : first + per_group]
+        tiles = apply_params(np.broadcast_to(image, (len(part), channels, height, width)), part)
+        scaled = np.rint(np.clip(tiles, 0.0, 1.0) * 255.0).astype(np.uint8)
+        out[first : first + len(part)] = scaled.transpose(0, 2, 3, 1)
+    return out
+
+
+def config_name(config: AugmentationConfig) -> str:
+    """A preset's name, or the ranges of a config that is none of them.
+
+    Example:
+        >>> config_name(PRESETS["mild"])
+        "preset 'mild'"
+        >>> config_name(AugmentationConfig(rotation_range=(-5, 5)))[:33]
+        'config rotation -5..5, brightness'
+    """
+    for name, preset in PRESETS.items():
+        if preset == config:
+            return f"preset {name!r}"
+    ranges = ", ".join(
+        f"{name} {lo:g}..{hi:g}"
+        for name, (lo, hi) in zip(
+            ("rotation", "brightness", "noise", "scale", "contrast"), config.ranges, strict=True
+        )
+    )
+    return f"config {ranges}, depth {config.augmentation_depth}"
+
+
 def contact_sheet(
     image: FloatImage, batch: ParamBatch, columns: int | None = None, title: str = ""
 ) -> Any:
@@ -171,9 +240,8 @@ def contact_sheet(
 
     if len(batch) == 0:
         raise ValueError("a contact sheet needs at least one sample")
-    channels, height, width = image.shape
-    tiles = apply_params(np.broadcast_to(image, (len(batch), channels, height, width)), batch)
-    pixels = np.rint(np.clip(tiles, 0.0, 1.0) * 255.0).astype(np.uint8).transpose(0, 2, 3, 1)
+    _, height, width = image.shape
+    pixels = _augmented_pixels(image, batch)
     font = _font(11)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
 
@@ -207,14 +275,35 @@ def write_preview(
     title: str | None = None,
 ) -> tuple[int, int]:
     """Draw the contact sheet of ids ``start .. start+num-1`` and save it as PNG at
-    ``output``; return its ``(width, height)``. ``image_path`` None: the test pattern."""
-    image = builtin_pattern(tile) if image_path is None else load_image(image_path, tile)
+    ``output`` (whose folder must exist); return its ``(width, height)``.
+
+    ``image_path`` None: the test pattern. ``num`` is 1 .. :data:`MAX_TILES`, ``tile``
+    :data:`MIN_TILE` .. :data:`MAX_TILE` pixels; the default title names the image,
+    the ids and the config (its preset's name where it is one).
+    """
+    target = check_path(output, "output")
+    config = check_config(config)
+    source = None if image_path is None else check_path(image_path, "image_path")
+    num = check_int(num, "num", 1)
+    if num > MAX_TILES:
+        raise ValueError(f"num must be <= {MAX_TILES}, got {num}")
+    start = check_sample_id(start, "start")
+    tile = check_int(tile, "tile", MIN_TILE)
+    if tile > MAX_TILE:
+        raise ValueError(f"tile must be <= {MAX_TILE}, got {tile}")
+    if columns is not None:
+        columns = check_int(columns, "columns", 1)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"{target}: the folder {target.parent} does not exist")
+    image = builtin_pattern(tile) if source is None else load_image(source, tile)
     batch = generate_batch(range(start, start + num), config)
     if title is None:
-        source = "test pattern" if image_path is None else Path(image_path).name
-        title = f"dpa preview: {source}, ids {start}..{start + num - 1}"
+        name = "test pattern" if source is None else source.name
+        title = f"dpa preview: {name}, ids {start}..{start + num - 1}, {config_name(config)}"
     sheet = contact_sheet(image, batch, columns, title)
     buffer = io.BytesIO()
     sheet.save(buffer, format="PNG")
-    write_atomic(output, buffer.getvalue())
+    write_atomic(target, buffer.getvalue())
     return (int(sheet.width), int(sheet.height))

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 from functools import lru_cache
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -23,6 +25,16 @@ try:
 except ImportError as exc:  # not built (no compiler at install time, or another platform)
     KERNEL = None
     IMPORT_ERROR = str(exc)
+    _built = [
+        path
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES
+        for path in Path(__file__).parent.glob(f"_dpa_kernel{suffix}")
+    ]
+    if not _built:  # Python's own words would speak of a circular import
+        IMPORT_ERROR = (
+            "it was not built: no compiled _dpa_kernel extension beside "
+            f"{Path(__file__).parent}; dpa was installed without a working C compiler"
+        )
 
 
 @lru_cache(maxsize=64)

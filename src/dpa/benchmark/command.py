@@ -15,8 +15,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .regression import RegressionReport, detect_regressions
-from .report import dumps, format_rate, metrics_json, plot_report, results_table, to_csv
-from .report import to_markdown as run_markdown
+from .report import (
+    dumps,
+    format_rate,
+    metrics_json,
+    plot_report,
+    results_table,
+    to_csv,
+    to_markdown as run_markdown,
+)
 from .results import BenchmarkConfig, BenchmarkResult, BenchmarkRun
 from .runner import BenchmarkRunner, suite_items
 

@@ -418,8 +418,7 @@ def get_system_info() -> dict[str, Any]:
     """
     import numpy
 
-    from .. import __version__
-    from .. import _kernel as kernel
+    from .. import __version__, _kernel as kernel
     from .._backends import backend
 
     features: dict[str, Any] | None = None

@@ -31,8 +31,12 @@ from typing import Any
 from .. import _backends
 from .._config import AugmentationConfig
 from .._distributed import DistributedRangeSplitter, generate_distributed_batch
-from .._generate import gen_augmentation_params, generate_batch, iter_batches
-from .._generate import stream_augmentation_chain as _stream
+from .._generate import (
+    gen_augmentation_params,
+    generate_batch,
+    iter_batches,
+    stream_augmentation_chain as _stream,
+)
 from .compare import ComparisonReport, build_comparison
 from .measure import get_system_info, measure_memory
 from .results import (

@@ -24,6 +24,12 @@ NEUTRAL = {"rotation": 0.0, "brightness": 1.0, "noise": 0.0, "scale": 1.0, "cont
 
 FloatArray = npt.NDArray[np.float64]
 
+#: The smallest scale the warp uses. Below it (a config may allow scales down to
+#: 1e-300) every pixel but an odd-sized image's centre already maps outside the image
+#: (zero fill), so the result is the limit of ever smaller scales; dividing by the
+#: scale itself would give inf and NaN instead.
+MIN_WARP_SCALE = 1e-6
+
 
 @dataclass(frozen=True)
 class Params:
@@ -48,6 +54,7 @@ def theta_matrices(
     and y by ``2/H``, hence the aspect factors off the diagonal.
     """
     radians = np.deg2rad(rotation)
+    scale = np.maximum(scale, MIN_WARP_SCALE)
     cos = np.cos(radians) / scale
     sin = np.sin(radians) / scale
     theta = np.empty((len(rotation), 2, 2), dtype=np.float64)
@@ -56,6 +63,12 @@ def theta_matrices(
     theta[:, 1, 0] = sin * (width / height)
     theta[:, 1, 1] = cos
     return theta
+
+
+def check_image_size(shape: tuple[int, ...]) -> None:
+    """ValueError unless images of ``shape`` (``[..., C, H, W]``) have a pixel."""
+    if min(shape[-3:]) < 1:
+        raise ValueError(f"images must have at least one channel, row and column, got {shape}")
 
 
 def to_numpy(value: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._params import normalize, theta_matrices
+from ._params import check_image_size, normalize, theta_matrices
 from .noise import MAX_ELEMENTS, gaussian_noise_from_keys
 
 __all__ = ["apply_params", "base_grid", "grayscale_mean"]
@@ -43,6 +43,7 @@ def apply_params(images: FloatImage, params: Any) -> FloatImage:
     work = np.float64 if images.dtype == np.float64 else np.float32
     x: Any = (images[None] if single else images).astype(work)
     batch, channels, height, width = x.shape
+    check_image_size(x.shape)
     p = normalize(params, batch)
     if channels * height * width > MAX_ELEMENTS:
         raise ValueError(f"images of more than 2**31 elements are not supported, got {x.shape}")

@@ -27,14 +27,13 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from .._config import PARAM_NAMES, AugmentationConfig
-from .._config import check_config as _check_config
+from .._config import PARAM_NAMES, AugmentationConfig, check_config as _check_config
 from .._distributed import DistributedRangeSplitter
 from .._generate import generate_batch
 from .._keys import scheme_for_mode
 from .._parambatch import ParamBatch
 from .._validate import check_int
-from ._params import NEUTRAL, normalize
+from ._params import MIN_WARP_SCALE, NEUTRAL, check_image_size, normalize
 from .noise import MIX_MULTIPLIERS, box_muller_tables
 from .numpy import GRAY_WEIGHTS
 
@@ -136,6 +135,8 @@ def apply_params_tf(images: Any, params: Any, data_format: str = "channels_last"
     x = images[None] if rank == 3 else images
     if data_format == "channels_last":
         x = tf.transpose(x, [0, 3, 1, 2])
+    if x.shape[1:].is_fully_defined():
+        check_image_size(tuple(x.shape[1:]))
     work = tf.float64 if x.dtype == tf.float64 else tf.float32
     x = tf.cast(x, work)
     shape = tf.shape(x, out_type=tf.int64)
@@ -237,6 +238,7 @@ def _base_grid(size: Any, dtype: Any) -> Any:
 def _grid(rotation: Any, scale: Any, height: Any, width: Any, dtype: Any) -> tuple[Any, Any]:
     """``affine_grid``'s grid, as in :func:`dpa.integrations.torch.sampling_grid`."""
     radians = rotation * (math.pi / 180.0)
+    scale = tf.maximum(scale, MIN_WARP_SCALE)  # as theta_matrices does
     cos = tf.cos(radians) / scale
     sin = tf.sin(radians) / scale
     h = tf.cast(height, tf.float64)

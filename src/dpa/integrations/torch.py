@@ -45,8 +45,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, Sampler
 
 from .._batch import BatchConfig, BatchProcessor, BatchStrategy
-from .._config import AugmentationConfig
-from .._config import check_config as _check_config
+from .._config import AugmentationConfig, check_config as _check_config
 from .._distributed import DistributedRangeSplitter, detect_distributed_context
 from .._generate import gen_augmentation_params, generate_batch
 from .._keys import ElasticScheme, KeyScheme, scheme_for_mode
