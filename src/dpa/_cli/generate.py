@@ -22,6 +22,7 @@ import click
 from .errors import fail, guard_writing, note
 from .files import make_folder, output_format
 from .generate_run import GenerateRun, key_scheme
+from .generate_shards import write_shards
 from .options import (
     FiniteFloatRange,
     build_config,
@@ -99,8 +100,6 @@ def generate(
         quiet=quiet,
     )
     if distributed:
-        from .generate_shards import write_shards
-
         write_shards(run)
     else:
         write_file(run)
