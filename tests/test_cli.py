@@ -3,6 +3,7 @@ signals or the console script matter."""
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
@@ -13,12 +14,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import click
 import pytest
 from hypothesis import given, settings, strategies as st
 
 import dpa
 from dpa._cli import main
+from dpa._cli.generate_run import key_scheme
+from dpa._cli.options import FiniteFloatRange
+from dpa._cli.progress import progress_bar
 from dpa._io import partial_path
+from dpa._keys import PLAIN, ElasticScheme, RankAwareScheme
 
 DPA = [sys.executable, "-m", "dpa"]
 
@@ -122,9 +128,9 @@ def test_presets(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["generate", "-n", "-1", "-o", "x.json"], ["-n", ">= 0"]),
+        (["generate", "-n", "-1", "-o", "x.json"], ["'-n'", "x>=0"]),
         (["generate", "-n", "1.5", "-o", "x.json"], ["1.5"]),
-        (["generate", "-n", "5", "--start", "-3", "-o", "x.json"], ["--start"]),
+        (["generate", "-n", "5", "--start", "-3", "-o", "x.json"], ["'--start'", "x>=0"]),
         (["generate", "-n", "5", "-o", "x.txt"], ["x.txt", "--format"]),
         (["generate", "-n", "5", "-o", "x.json", "--rotation", "5", "1"], ["rotation_range"]),
         (["generate", "-n", "5", "-o", "x.json", "--noise", "nan", "1"], ["finite"]),
@@ -132,15 +138,22 @@ def test_presets(capsys: pytest.CaptureFixture[str]) -> None:
         (["generate", "-n", "5", "-o", "x.json", "--depth", "0"], ["augmentation_depth"]),
         (["generate", "-n", "5", "-o", "x.json", "--preset", "wild"], ["wild"]),
         (["generate", "-n", "5", "-o", "x.json", "--resume"], ["--resume"]),
-        (["generate", "-n", "5", "-o", "x.json", "--batch-size", "0"], ["--batch-size"]),
+        (["generate", "-n", "5", "-o", "x.json", "--batch-size", "0"], ["'--batch-size'", "x>=1"]),
         (["generate", "-n", "5"], ["--output"]),
         (["show", "-4"], ["-4"]),
+        (["show", "--", "-4"], ["'SAMPLE_ID'", "-4", "x>=0"]),
         (["show", "abc"], ["abc"]),
-        (["show", "1", "--preset", "mild", "--config", "c.json"], ["--preset", "--config"]),
         (["show", "1", "--config", "missing.json"], ["missing.json"]),
-        (["verify", "missing.parquet"], ["missing.parquet", "no such file"]),
+        (["verify", "missing.parquet"], ["'FILE'", "missing.parquet", "does not exist"]),
         (["stats", "missing.jsonl"], ["missing.jsonl"]),
         (["frobnicate"], ["frobnicate"]),
+        (["generate", "-n", "5", "-o", "x.json", "--workers", "0"], ["'--workers'", "x>=1"]),
+        (["generate", "-n", "5", "-o", "x.json", "--max-memory-mb", "nan"], ["finite"]),
+        (["generate", "-n", "5", "-o", "x.json", "--epoch", "1"], ["--epoch", "--distributed"]),
+        (["verify", ".", "--max-mismatches", "-1"], ["'--max-mismatches'"]),
+        (["stats", "."], ["'.'", "directory"]),
+        (["merge", "nope", "-o", "x.json"], ["'nope'", "does not exist"]),
+        (["preview", "-n", "100000", "-o", "x.png"], ["'--num'", "1<=x<="]),
     ],
 )
 def test_usage_errors_are_one_line(
@@ -161,6 +174,9 @@ def test_bad_config_file_and_unwritable_output(
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     assert_usage_error(*run(capsys, "show", "1", "--config", str(bad)), "bad.json", "JSON")
+    assert_usage_error(
+        *run(capsys, "show", "1", "--preset", "mild", "--config", str(bad)), "--preset", "--config"
+    )
     bad.write_text(json.dumps({"rotation_range": [1, 0]}))
     assert_usage_error(*run(capsys, "show", "1", "--config", str(bad)), "rotation_range")
     bad.write_text(json.dumps({"colour_range": [1, 2]}))
@@ -238,6 +254,66 @@ def test_progress_bar_only_on_a_terminal(
     assert "200/200" in err
     code, _, err = run(capsys, "generate", "-n", "200", "-o", str(target), "--quiet")
     assert code == 0 and err == ""
+
+
+def test_progress_bar_takes_increments_as_tqdm_update_does(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with progress_bar(10, quiet=False, label="work") as progress:
+        assert progress is not None
+        progress(3)
+        progress(7)
+    assert "work: 100%" in capsys.readouterr().err
+    with progress_bar(10, quiet=True, label="work") as progress:
+        assert progress is None
+
+
+def test_key_scheme_of_the_options() -> None:
+    assert key_scheme(False, None, None, None) == PLAIN
+    assert key_scheme(True, None, None, None) == RankAwareScheme(0, 0, 1)
+    assert key_scheme(True, None, 5, None) == RankAwareScheme(5, 0, 1)
+    assert key_scheme(True, "elastic", 5, 2) == ElasticScheme(5, 2)
+    with pytest.raises(click.UsageError, match="--base-seed: only with --distributed"):
+        key_scheme(False, None, 5, None)
+    with pytest.raises(click.UsageError, match="--epoch needs --mode elastic"):
+        key_scheme(True, "rank_aware", None, 1)
+
+
+def test_finite_float_range_refuses_what_float_range_lets_through() -> None:
+    positive = FiniteFloatRange(min=0, min_open=True)
+    assert positive.convert("1e308", None, None) == 1e308
+    for token in ("nan", "inf", "0", "-1"):
+        with pytest.raises(click.BadParameter):
+            positive.convert(token, None, None)
+
+
+def test_the_group_loads_a_command_s_dependencies_when_it_runs() -> None:
+    heavy = ["tqdm", "pyarrow", "PIL", "torch", "scipy", "matplotlib", "dpa.benchmark"]
+    heavy += ["dpa._io", "dpa._shards", "dpa._quality", "dpa._preview", "dpa._verify"]
+    code = (
+        "import json, sys\n"
+        "from dpa._cli import cli, main\n"
+        "main(['--help'])\n"
+        f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_only_the_command_imports_click_and_tqdm() -> None:
+    source = Path(dpa.__file__).parent
+    found = []
+    for path in source.rglob("*.py"):
+        if "_cli" in path.relative_to(source).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("click", "tqdm")]
+    assert found == []
 
 
 @pytest.mark.integration
