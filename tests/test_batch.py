@@ -91,7 +91,7 @@ def test_cli_rejects_a_bad_memory_limit(
 
 
 def test_cli_parquet_batches_are_larger_per_megabyte_than_text() -> None:
-    from dpa._cli import _memory_batch_size
+    from dpa._cli.batch_size import memory_batch_size as _memory_batch_size
 
     config = AugmentationConfig()
     parquet = _memory_batch_size("parquet", config, 64)

@@ -107,7 +107,10 @@ def test_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     not_an_image.write_text("hello")
     for argv, word in [
         (["preview", "-o", str(tmp_path / "x.jpg")], ".png"),
-        (["preview", str(tmp_path / "missing.png"), "-o", str(tmp_path / "x.png")], "no such"),
+        (
+            ["preview", str(tmp_path / "missing.png"), "-o", str(tmp_path / "x.png")],
+            "does not exist",
+        ),
         (["preview", str(not_an_image), "-o", str(tmp_path / "x.png")], "cannot read"),
         (["preview", "-o", str(tmp_path)], ".png"),
     ]:

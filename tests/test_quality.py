@@ -328,13 +328,19 @@ def test_cli_quality_of_a_file_and_of_a_damaged_one(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["stats"], "give a FILE"),
-        (["stats", "x.jsonl", "--n", "5"], "--n: only with --quality"),
-        (["stats", "x.jsonl", "--plot", "a.png"], "--plot: only with --quality"),
-        (["stats", "--quality", "--n", "0"], "--n must be >= 1"),
-        (["stats", "--quality", "--n", "10", "--alpha", "1.5"], "--alpha must be between"),
+        (["stats", __file__, "--n", "5"], "--n: only with --quality"),
+        (["stats", __file__, "--plot", "a.png"], "--plot: only with --quality"),
+        (["stats", "--quality", "--n", "0"], "'--n': 0 is not in the range x>=1"),
+        (
+            ["stats", "--quality", "--n", "10", "--alpha", "1.5"],
+            "'--alpha': 1.5 is not in the range 0<x<1",
+        ),
         (["stats", "--quality", "--n", "10", "--plot", "a.jpg"], "give a .png"),
-        (["stats", "--quality", "--n", "10", "--start", "-3"], "--start must be >= 0"),
-        (["stats", "--quality", "missing.jsonl"], "no such file"),
+        (
+            ["stats", "--quality", "--n", "10", "--start", "-3"],
+            "'--start': -3 is not in the range x>=0",
+        ),
+        (["stats", "--quality", "missing.jsonl"], "'missing.jsonl' does not exist"),
         (["stats", "--quality", "--n", "10", "--rotation", "5", "1"], "invalid config"),
     ],
 )
@@ -358,3 +364,15 @@ def test_cli_refuses_config_options_for_a_file_with_a_config(
     assert main(["stats", "--quality", str(path), "--preset", "mild"]) == 2
     assert "has its own config" in capsys.readouterr().err
     assert main(["stats", "--quality", str(path), "--n", "5"]) == 2
+
+
+def test_cli_without_scipy_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dpa._cli import main
+
+    monkeypatch.setitem(sys.modules, "scipy.stats", None)
+    assert main(["stats", "--quality", "--n", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'dpa[quality]'" in err and err.count("\n") == 1
+    assert "Traceback" not in err

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 
 import click
 
-from .batch_size import memory_batch_size as _memory_batch_size  # noqa: F401 (old name)
 from .bench import bench
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, PROG, one_line
 from .generate import generate

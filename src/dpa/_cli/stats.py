@@ -161,18 +161,21 @@ def _run_quality(
         config = build_config(**config_options) if config_given else None
         try:
             report = quality.check_file_quality(file, config, alpha=level)
-        except DPAFileError as exc:
+        except (DPAFileError, ImportError) as exc:  # ImportError: no scipy
             fail(str(exc))
     else:
         n = generator_options["--n"]
-        report = quality.check_quality(
-            DEFAULT_QUALITY_SAMPLES if n is None else n,
-            build_config(**config_options),
-            start=generator_options["--start"] or 0,
-            base_seed=generator_options["--base-seed"] or 0,
-            alpha=level,
-            workers=resolve_workers(workers),
-        )
+        try:
+            report = quality.check_quality(
+                DEFAULT_QUALITY_SAMPLES if n is None else n,
+                build_config(**config_options),
+                start=generator_options["--start"] or 0,
+                base_seed=generator_options["--base-seed"] or 0,
+                alpha=level,
+                workers=resolve_workers(workers),
+            )
+        except ImportError as exc:  # no scipy: the message says what to install
+            fail(str(exc))
     if plot is not None:
         make_folder(plot)
         try:
