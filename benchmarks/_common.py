@@ -3,7 +3,7 @@ helpers, the options every script takes, rate figures and ratios, and the report
 boilerplate (the machine line, the mismatch list, the acceptance lines, the JSON file).
 
 Timing, tables and the machine's description come from :mod:`dpa.benchmark`
-(:func:`~dpa.benchmark.benchmark_interleaved`, :func:`~dpa.benchmark.tables.text_table`,
+(:func:`~dpa.benchmark.benchmark_interleaved`, :func:`~dpa._tables.text_table`,
 :func:`~dpa.benchmark.get_system_info`): one timer and one table for every benchmark.
 
 A plain module, not a package: each script runs as ``python benchmarks/bench_x.py``,

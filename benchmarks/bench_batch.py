@@ -46,8 +46,8 @@ from typing import Any
 import _common as common
 import dpa
 from dpa import AugmentationConfig, BatchConfig, BatchMetrics, BatchProcessor, ParamBatch
+from dpa._tables import text_table
 from dpa.benchmark import BenchmarkResult, benchmark_interleaved, get_system_info
-from dpa.benchmark.tables import text_table
 
 MAX_OVERHEAD = 0.10
 STRATEGIES = ("sequential", "round_robin", "memory_optimized", "adaptive")

@@ -49,9 +49,9 @@ from typing import Any
 
 import _common as common
 import dpa
+from dpa._tables import text_table
 from dpa.benchmark import WorkerPool, get_system_info
 from dpa.benchmark.processes import Round
-from dpa.benchmark.tables import text_table
 
 MODES = ("rank_aware", "elastic")
 BASE_SEED = 12345

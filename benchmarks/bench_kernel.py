@@ -58,8 +58,8 @@ import _common as common
 import dpa
 import dpa._backends
 from dpa import AugmentationConfig
+from dpa._tables import text_table
 from dpa.benchmark import BenchmarkResult, benchmark_interleaved, get_system_info
-from dpa.benchmark.tables import text_table
 
 BLOCK = 64  # bytes per SHA-256 compression
 MIB = 1 << 20

@@ -40,8 +40,8 @@ from torch.utils.data import DataLoader, Dataset
 
 import dpa
 from dpa._io import write_atomic
+from dpa._tables import text_table
 from dpa.benchmark import benchmark_function, benchmark_interleaved, get_system_info
-from dpa.benchmark.tables import text_table
 from dpa.integrations.torch import DPADataset, apply_params
 
 SIZE = 224

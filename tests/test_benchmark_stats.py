@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from benchmark_fakes import noisy
+from dpa._tables import format_change, text_table
 from dpa.benchmark.stats import mean_interval, median_ratio_interval, shift_p_value, t_quantile
-from dpa.benchmark.tables import format_change, text_table
 
 
 def test_t_quantile_is_scipys() -> None:

@@ -18,7 +18,7 @@ import json
 import click
 
 from .._config import PARAM_NAMES, PRESETS
-from .table import table
+from .._tables import text_table
 
 __all__ = ["presets"]
 
@@ -34,4 +34,4 @@ def presets(as_json: bool) -> None:
         [name, *(f"{lo:g} .. {hi:g}" for lo, hi in cfg.ranges), str(cfg.augmentation_depth)]
         for name, cfg in PRESETS.items()
     ]
-    click.echo(table(["preset", *PARAM_NAMES, "depth"], rows))
+    click.echo(text_table(["preset", *PARAM_NAMES, "depth"], rows, left=[0]))

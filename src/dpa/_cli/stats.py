@@ -24,6 +24,7 @@ import click
 
 from .._config import PARAM_NAMES
 from .._errors import DPAFileError
+from .._tables import text_table
 from .errors import EXIT_FAILED, fail
 from .files import make_folder, open_data_file
 from .options import (
@@ -33,7 +34,6 @@ from .options import (
     resolve_workers,
     workers_option,
 )
-from .table import table
 
 __all__ = ["stats"]
 
@@ -126,7 +126,7 @@ def _print_statistics(file: Path, as_json: bool) -> None:
         for name in PARAM_NAMES
     ]
     click.echo(f"{file}: {running.count} samples ({opened.format})")
-    click.echo(table(["parameter", "mean", "stdev", "min", "max"], rows))
+    click.echo(text_table(["parameter", "mean", "stdev", "min", "max"], rows, left=[0]))
 
 
 def _number(value: float | None) -> str:

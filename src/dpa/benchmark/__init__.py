@@ -20,7 +20,7 @@ Import from here (``import dpa`` does not load this package)::
 * :func:`detect_regressions`: Mann-Whitney U and a bootstrap interval of the
   throughput ratio, per benchmark (:mod:`dpa.benchmark.stats`: scipy.stats).
 * :mod:`dpa.benchmark.report`: text, JSON, Markdown, CSV and PNG
-  (:mod:`dpa.benchmark.tables`: the formatting and the tables).
+  (:mod:`dpa._tables`: the formatting and the tables).
 * The ``dpa bench`` command (:mod:`dpa.benchmark.command`).
 
 scipy (the intervals and the regression test) and matplotlib (the plots) are

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from .._tables import format_rate
 from .regression import RegressionReport, detect_regressions
 from .report import (
     dumps,
@@ -25,7 +26,6 @@ from .report import (
 )
 from .results import BenchmarkConfig, BenchmarkResult, BenchmarkRun
 from .runner import BenchmarkRunner, suite_items
-from .tables import format_rate
 
 __all__ = ["FORMATS", "BenchOptions", "run_bench"]
 

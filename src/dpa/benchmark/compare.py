@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._tables import format_change, format_rate, markdown_table
 from .regression import IMPROVEMENT, REGRESSION, detect_regressions
 from .results import BenchmarkResult, PerformanceMetrics
-from .tables import format_change, format_rate, markdown_table
 
 __all__ = ["ComparisonReport", "build_comparison"]
 

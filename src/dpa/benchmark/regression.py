@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from .._tables import format_change, format_rate, markdown_table, text_table
 from .results import BenchmarkResult, BenchmarkRun, json_safe
 from .stats import median_ratio_interval, shift_p_value
-from .tables import format_change, format_rate, markdown_table, text_table
 
 __all__ = [
     "IMPROVEMENT",

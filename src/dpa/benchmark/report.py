@@ -1,5 +1,5 @@
 """Reports of a benchmark run: a text table, JSON, Markdown, CSV and PNG plots (the
-formatting and the tables themselves are :mod:`dpa.benchmark.tables`).
+formatting and the tables themselves are :mod:`dpa._tables`).
 
 The plots need matplotlib (``pip install 'dpa[bench]'``), imported when a plot
 is drawn, with the Agg backend (no display needed).
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._tables import format_rate, format_seconds, markdown_table, text_table
 from .regression import IMPROVEMENT, REGRESSION, RegressionReport
 from .results import BenchmarkResult, BenchmarkRun, PerformanceMetrics, json_safe
-from .tables import format_rate, format_seconds, markdown_table, text_table
 
 __all__ = [
     "format_rate",
