@@ -30,131 +30,64 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
-    from dpa import PRESETS as PRESETS
-    from dpa import AugmentationConfig as AugmentationConfig
-
+# What the lazy names resolve to, for type checkers. BenchmarkRunner is left out: its
+# module reads the functions it benchmarks from this package when it runs (so that
+# patching them here works, as in v0.2), and an import of it here would be a cycle.
+if TYPE_CHECKING:
     from ._batched import (
         convert_stream_to_batches as convert_stream_to_batches,
-    )
-    from ._batched import (
         get_batch_metrics as get_batch_metrics,
-    )
-    from ._batched import (
         get_batch_processing_metrics as get_batch_processing_metrics,
-    )
-    from ._batched import (
         process_augmentation_batches as process_augmentation_batches,
-    )
-    from ._batched import (
         stream_augmentation_chain_with_memory_limit as stream_augmentation_chain_with_memory_limit,
-    )
-    from ._batched import (
         stream_augmentation_range_batched as stream_augmentation_range_batched,
     )
     from ._bench_core import (
         PerformanceProfiler as PerformanceProfiler,
-    )
-    from ._bench_core import (
         benchmark_function as benchmark_function,
-    )
-    from ._bench_core import (
         measure_memory as measure_memory,
-    )
-    from ._bench_core import (
         measure_time as measure_time,
     )
     from ._context import (
         StreamingContext as StreamingContext,
-    )
-    from ._context import (
         safe_cleanup_generator as safe_cleanup_generator,
-    )
-    from ._context import (
         safe_close_file as safe_close_file,
-    )
-    from ._context import (
         with_streaming_context as with_streaming_context,
     )
+    from ._engine import PRESETS as PRESETS, AugmentationConfig as AugmentationConfig
     from ._errors import (
         GeneratorExhaustionError as GeneratorExhaustionError,
-    )
-    from ._errors import (
         PartialWriteError as PartialWriteError,
-    )
-    from ._errors import (
         ResourceCleanupError as ResourceCleanupError,
-    )
-    from ._errors import (
         StreamingError as StreamingError,
-    )
-    from ._errors import (
         StreamingIOError as StreamingIOError,
     )
     from ._files import (
         load_augmentation_chain as load_augmentation_chain,
-    )
-    from ._files import (
         load_augmentation_stream as load_augmentation_stream,
-    )
-    from ._files import (
         recover_partial_write as recover_partial_write,
-    )
-    from ._files import (
         resume_streaming_save as resume_streaming_save,
-    )
-    from ._files import (
         save_augmentation_chain as save_augmentation_chain,
-    )
-    from ._files import (
         save_augmentation_stream as save_augmentation_stream,
     )
     from ._performance import (
         benchmark_augmentation_performance as benchmark_augmentation_performance,
-    )
-    from ._performance import (
         create_performance_profiler as create_performance_profiler,
-    )
-    from ._performance import (
         get_performance_recommendations as get_performance_recommendations,
-    )
-    from ._performance import (
         profile_augmentation_generation as profile_augmentation_generation,
     )
     from ._progress import (
         StreamingMetadata as StreamingMetadata,
-    )
-    from ._progress import (
         StreamingProgress as StreamingProgress,
-    )
-    from ._progress import (
         create_simple_progress_callback as create_simple_progress_callback,
-    )
-    from ._progress import (
         create_streaming_metadata as create_streaming_metadata,
-    )
-    from ._progress import (
         create_streaming_progress as create_streaming_progress,
-    )
-    from ._progress import (
         estimate_memory_usage as estimate_memory_usage,
-    )
-    from ._progress import (
         estimate_optimal_batch_size as estimate_optimal_batch_size,
-    )
-    from ._progress import (
         format_memory_size as format_memory_size,
-    )
-    from ._progress import (
         format_progress_info as format_progress_info,
-    )
-    from ._progress import (
         get_current_memory_usage as get_current_memory_usage,
-    )
-    from ._progress import (
         get_memory_usage_estimate as get_memory_usage_estimate,
-    )
-    from ._progress import (
         update_streaming_progress as update_streaming_progress,
     )
     from ._rank_streams import (
@@ -162,71 +95,42 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers
     )
     from ._records import (
         fib as fib,
-    )
-    from ._records import (
         gen_augmentation_params as gen_augmentation_params,
-    )
-    from ._records import (
         gen_augmentation_seed as gen_augmentation_seed,
-    )
-    from ._records import (
         gen_distributed_augmentation_params as gen_distributed_augmentation_params,
-    )
-    from ._records import (
         get_preset as get_preset,
     )
-    from ._runner import BenchmarkRunner as BenchmarkRunner
     from ._stats import (
         compute_statistics as compute_statistics,
-    )
-    from ._stats import (
         compute_streaming_statistics as compute_streaming_statistics,
-    )
-    from ._stats import (
         generator_to_list as generator_to_list,
-    )
-    from ._stats import (
         list_to_generator as list_to_generator,
     )
     from ._streams import (
         generate_augmentation_chain as generate_augmentation_chain,
-    )
-    from ._streams import (
         stream_augmentation_chain as stream_augmentation_chain,
-    )
-    from ._streams import (
         stream_augmentation_chain_batched as stream_augmentation_chain_batched,
-    )
-    from ._streams import (
         stream_augmentation_range as stream_augmentation_range,
     )
     from .batch import (
         BatchConfig as BatchConfig,
-    )
-    from .batch import (
         BatchMetrics as BatchMetrics,
-    )
-    from .batch import (
         BatchProcessor as BatchProcessor,
-    )
-    from .batch import (
         BatchStrategy as BatchStrategy,
     )
     from .distributed import (
         DistributedRangeSplitter as DistributedRangeSplitter,
-    )
-    from .distributed import (
         RankAwareSeedGenerator as RankAwareSeedGenerator,
     )
 
 #: The version of DPA's API this package keeps.
 __version__ = "0.2.1"
 
-#: Each name of v0.2's ``src.dpa`` and the module that defines it here ("" for dpa's own).
+#: Each name of v0.2's ``src.dpa`` and the module of this package that holds it.
 _API: dict[str, str] = {
     # configuration (dpa's config, which v0.2's files and numbers share)
-    "AugmentationConfig": "",
-    "PRESETS": "",
+    "AugmentationConfig": "._engine",
+    "PRESETS": "._engine",
     "get_preset": "._records",
     # generation
     "fib": "._records",
@@ -307,9 +211,7 @@ def __getattr__(name: str) -> Any:
     """Import a name from its module on first use, then keep it here."""
     if name not in _API:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = _API[name]
-    owner = importlib.import_module(module, __name__) if module else importlib.import_module("dpa")
-    value = getattr(owner, name)
+    value = getattr(importlib.import_module(_API[name], __name__), name)
     globals()[name] = value
     return value
 

@@ -1,5 +1,6 @@
 """DPA v0.2's batch helpers of ``src.dpa``: streams cut into batches, batches run
-through a function, and the metrics of batched runs.
+through a function, and the metrics of batched runs. The streams are generators, as
+v0.2's: arguments are checked when the first batch is asked for.
 
 Example:
     >>> stream = iter(range(7))
@@ -14,9 +15,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from dpa import AugmentationConfig
-
 from ._checks import check_id_range, check_positive
+from ._engine import AugmentationConfig
 from ._memory import rss_mb
 from ._progress import ProgressCallback
 from ._streams import batches_of, stream_augmentation_chain, stream_augmentation_chain_batched
@@ -47,7 +47,7 @@ def stream_augmentation_range_batched(
         [32, 8]
     """
     check_id_range(start_id, end_id)
-    return stream_augmentation_chain_batched(end_id - start_id, batch_config, config, start_id)
+    yield from stream_augmentation_chain_batched(end_id - start_id, batch_config, config, start_id)
 
 
 def stream_augmentation_chain_with_memory_limit(
@@ -68,7 +68,7 @@ def stream_augmentation_chain_with_memory_limit(
     batch_config = BatchConfig(
         strategy=BatchStrategy.MEMORY_OPTIMIZED, max_memory_mb=max_memory_mb, min_batch_size=1
     )
-    batches: Iterator[list[dict[str, Any]]] = stream_augmentation_chain(
+    yield from stream_augmentation_chain(
         num_samples,
         config,
         start_id,
@@ -76,7 +76,6 @@ def stream_augmentation_chain_with_memory_limit(
         verbose=verbose,
         progress_callback=progress_callback,
     )
-    return batches
 
 
 def process_augmentation_batches(
@@ -158,7 +157,7 @@ def convert_stream_to_batches(
         )
     strategy = _STRATEGIES[batch_strategy]
     config = BatchConfig(strategy, batch_size, max_memory_mb, min_batch_size=1)
-    return batches_of(BatchProcessor(strategy, config), param_generator)
+    yield from batches_of(BatchProcessor(strategy, config), param_generator)
 
 
 def get_batch_processing_metrics(

@@ -387,38 +387,44 @@ def get_system_info() -> dict[str, Any]:
 
 
 def format_benchmark_result(result: BenchmarkResult, format_type: str = "text") -> str:
-    """``result`` as ``"text"`` (one figure a line), ``"json"`` or ``"csv"`` (one line)."""
-    std_dev_ms = result.std_dev_seconds * 1000
+    """``result`` as ``"text"`` (one figure a line), ``"json"`` or ``"csv"`` (one line).
+
+    Example:
+        >>> result = benchmark_function(lambda: None, iterations=2)
+        >>> format_benchmark_result(result, "csv").split(",")[:2]
+        ['<lambda>', '2']
+    """
+    figures: dict[str, Any] = {
+        "function_name": result.function_name,
+        "iterations": result.iterations,
+        "avg_time_ms": result.avg_time_ms,
+        "min_time_ms": result.min_time_ms,
+        "max_time_ms": result.max_time_ms,
+        "std_dev_ms": result.std_dev_seconds * 1000,
+        "throughput_ops_per_second": result.throughput_ops_per_second,
+        "memory_usage_mb": result.memory_usage_mb,
+        "cpu_usage_percent": result.cpu_usage_percent,
+    }
     if format_type == "json":
-        return json.dumps(
-            {
-                "function_name": result.function_name,
-                "iterations": result.iterations,
-                "avg_time_ms": result.avg_time_ms,
-                "min_time_ms": result.min_time_ms,
-                "max_time_ms": result.max_time_ms,
-                "std_dev_ms": std_dev_ms,
-                "throughput_ops_per_second": result.throughput_ops_per_second,
-                "memory_usage_mb": result.memory_usage_mb,
-                "cpu_usage_percent": result.cpu_usage_percent,
-            },
-            indent=2,
-        )
+        return json.dumps(figures, indent=2)
+    values = [f"{figures[key]:{spec}}" for key, _, spec, _ in _RESULT_LINES]
     if format_type == "csv":
-        return (
-            f"{result.function_name},{result.iterations},{result.avg_time_ms:.3f},"
-            f"{result.min_time_ms:.3f},{result.max_time_ms:.3f},{std_dev_ms:.3f},"
-            f"{result.throughput_ops_per_second:.2f},{result.memory_usage_mb:.2f},"
-            f"{result.cpu_usage_percent:.2f}"
-        )
-    return (
-        f"Function: {result.function_name}\n"
-        f"Iterations: {result.iterations}\n"
-        f"Average time: {result.avg_time_ms:.3f}ms\n"
-        f"Min time: {result.min_time_ms:.3f}ms\n"
-        f"Max time: {result.max_time_ms:.3f}ms\n"
-        f"Std deviation: {std_dev_ms:.3f}ms\n"
-        f"Throughput: {result.throughput_ops_per_second:.2f} ops/sec\n"
-        f"Memory usage: {result.memory_usage_mb:.2f}MB\n"
-        f"CPU usage: {result.cpu_usage_percent:.2f}%"
+        return ",".join(values)
+    return "\n".join(
+        f"{label}: {value}{unit}"
+        for (_, label, _, unit), value in zip(_RESULT_LINES, values, strict=True)
     )
+
+
+#: The figures of a formatted result: key, label, format, unit.
+_RESULT_LINES = (
+    ("function_name", "Function", "", ""),
+    ("iterations", "Iterations", "", ""),
+    ("avg_time_ms", "Average time", ".3f", "ms"),
+    ("min_time_ms", "Min time", ".3f", "ms"),
+    ("max_time_ms", "Max time", ".3f", "ms"),
+    ("std_dev_ms", "Std deviation", ".3f", "ms"),
+    ("throughput_ops_per_second", "Throughput", ".2f", " ops/sec"),
+    ("memory_usage_mb", "Memory usage", ".2f", "MB"),
+    ("cpu_usage_percent", "CPU usage", ".2f", "%"),
+)

@@ -26,7 +26,7 @@ Example:
 
 from __future__ import annotations
 
-import dpa
+from . import _engine as engine
 
 __all__ = [
     "BenchmarkError",
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 
-class StreamingError(dpa.DPAError):
+class StreamingError(engine.DPAError):
     """Base of the errors of the streaming functions."""
 
 
@@ -69,7 +69,7 @@ class ResourceCleanupError(StreamingError):
     """A file or generator could not be closed."""
 
 
-class DistributedError(dpa.DPAError):
+class DistributedError(engine.DPAError):
     """Base of the errors of the distributed functions."""
 
 
@@ -85,7 +85,7 @@ class SeedGenerationError(DistributedError):
     """Generating rank-aware parameters failed."""
 
 
-class BenchmarkError(dpa.DPAError):
+class BenchmarkError(engine.DPAError):
     """Base of the errors of the benchmarking tools."""
 
 

@@ -40,11 +40,10 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-import dpa
-from dpa import AugmentationConfig
-
+from . import _engine as engine
 from ._checks import check_non_negative
 from ._context import safe_cleanup_generator
+from ._engine import AugmentationConfig
 from ._errors import PartialWriteError, StreamingError, StreamingIOError
 from ._progress import (
     ProgressCallback,
@@ -234,7 +233,7 @@ def _save_with_statistics(
         save.say("Computing statistics from stream...")
     target = Path(save.filepath)
     try:
-        running = dpa.RunningStatistics()
+        running = engine.RunningStatistics()
         with tempfile.TemporaryFile("w+", encoding="utf-8", dir=target.parent) as body:
             separator = "\n"
             for buffer in save.buffers(records):

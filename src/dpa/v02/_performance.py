@@ -15,10 +15,9 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from dpa import AugmentationConfig
-
 from ._batched import convert_stream_to_batches
 from ._bench_core import PerformanceProfiler, benchmark_function
+from ._engine import AugmentationConfig
 from ._memory import MIB
 from ._progress import get_current_memory_usage
 from ._streams import generate_augmentation_chain, stream_augmentation_chain

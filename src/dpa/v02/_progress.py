@@ -20,9 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dpa import AugmentationConfig
-
 from ._checks import check_chunk_size, check_non_negative, check_positive
+from ._engine import AugmentationConfig
 from ._memory import machine_memory, process_memory
 
 __all__ = [

@@ -1,8 +1,8 @@
 """DPA v0.2's rank-aware streams: a rank's share of the samples, or a given range,
 keyed by ``f"{base_seed}:{rank}:{sample_id}"``.
 
-Arguments are checked when the function is called (v0.2 checked them on the first
-``next``), with v0.2's messages.
+They are generators, as v0.2's: the arguments are checked (with v0.2's messages)
+when the first record is asked for.
 
 Example:
     >>> [len(chunk) for chunk in stream_distributed_augmentation_chain(10, 0, 2, chunk_size=2)]
@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import dpa
-from dpa import AugmentationConfig
-
+from . import _engine as engine
 from ._checks import check_chunk_size, check_id_range, check_non_negative, check_rank
+from ._engine import AugmentationConfig
 from ._records import stream_chunks, stream_records
 
 __all__ = ["stream_distributed_augmentation_chain", "stream_distributed_augmentation_range"]
@@ -47,35 +46,19 @@ def stream_distributed_augmentation_chain(
     check_non_negative(num_samples, "num_samples")
     check_rank(rank, world_size)
     check_chunk_size(chunk_size)
-    start_id, end_id = dpa.DistributedRangeSplitter(num_samples, world_size).get_rank_range(rank)
-    return _rank_share(start_id, end_id, rank, world_size, config, base_seed, chunk_size, verbose)
-
-
-def _rank_share(
-    start_id: int,
-    end_id: int,
-    rank: int,
-    world_size: int,
-    config: AugmentationConfig | None,
-    base_seed: int,
-    chunk_size: int | None,
-    verbose: bool,
-) -> Iterator[Any]:
-    count = end_id - start_id
+    start, end = engine.DistributedRangeSplitter(num_samples, world_size).get_rank_range(rank)
     if verbose:
         print(
-            f"Rank {rank}/{world_size}: processing samples {start_id}-{end_id - 1} "
-            f"({count} samples)"
+            f"Rank {rank}/{world_size}: processing samples {start}-{end - 1} "
+            f"({end - start} samples)"
         )
-    if count == 0:
+    if start == end:
         if verbose:
             print(f"Rank {rank}: no samples to process (empty range)")
         return
-    yield from _rank_stream(
-        start_id, end_id, rank, world_size, config, base_seed, chunk_size, verbose
-    )
+    yield from _rank_stream(start, end, rank, world_size, config, base_seed, chunk_size, verbose)
     if verbose:
-        print(f"Rank {rank}: completed processing {count} samples")
+        print(f"Rank {rank}: completed processing {end - start} samples")
 
 
 def stream_distributed_augmentation_range(
@@ -98,29 +81,17 @@ def stream_distributed_augmentation_range(
     check_id_range(start_id, end_id)
     check_rank(rank, world_size)
     check_chunk_size(chunk_size)
-    return _rank_range(start_id, end_id, rank, world_size, config, base_seed, chunk_size, verbose)
-
-
-def _rank_range(
-    start_id: int,
-    end_id: int,
-    rank: int,
-    world_size: int,
-    config: AugmentationConfig | None,
-    base_seed: int,
-    chunk_size: int | None,
-    verbose: bool,
-) -> Iterator[Any]:
+    last = end_id - 1
     if verbose:
         print(
-            f"Rank {rank}/{world_size}: processing range {start_id}-{end_id - 1} "
+            f"Rank {rank}/{world_size}: processing range {start_id}-{last} "
             f"({end_id - start_id} samples)"
         )
     yield from _rank_stream(
         start_id, end_id, rank, world_size, config, base_seed, chunk_size, verbose
     )
     if verbose:
-        print(f"Rank {rank}: completed processing range {start_id}-{end_id - 1}")
+        print(f"Rank {rank}: completed processing range {start_id}-{last}")
 
 
 def _rank_stream(
@@ -133,12 +104,11 @@ def _rank_stream(
     chunk_size: int | None,
     verbose: bool,
 ) -> Iterator[Any]:
-    scheme = dpa.RankAwareScheme(base_seed, rank, world_size)
+    scheme = engine.RankAwareScheme(base_seed, rank, world_size)
     show = verbose and end_id - start_id <= _VERBOSE_SAMPLES
     if chunk_size is None:
-        for sample_id, params in enumerate(
-            stream_records(start_id, end_id, config, scheme), start_id
-        ):
+        records = stream_records(start_id, end_id, config, scheme)
+        for sample_id, params in enumerate(records, start_id):
             if show:
                 _print_sample(rank, sample_id, params)
             yield params

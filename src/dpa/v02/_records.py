@@ -10,7 +10,8 @@ sample).
 Example:
     >>> gen_augmentation_params(0)["rotation"]
     -0.14542826986576074
-    >>> [record["rank"] for record in stream_records(0, 2, None, dpa.RankAwareScheme(0, 1, 2))]
+    >>> scheme = engine.RankAwareScheme(base_seed=0, rank=1, world_size=2)
+    >>> [record["rank"] for record in stream_records(0, 2, None, scheme)]
     [1, 1]
 """
 
@@ -19,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import dpa
-from dpa import AugmentationConfig
-
+from . import _engine as engine
 from ._checks import check_non_negative, check_rank
+from ._engine import AugmentationConfig
 
 __all__ = [
     "BLOCK",
@@ -49,7 +49,7 @@ def fib(n: int) -> int:
         55
     """
     check_non_negative(n, "n")
-    return dpa.fib(n)
+    return engine.fib(n)
 
 
 def get_preset(preset_name: str) -> AugmentationConfig:
@@ -61,9 +61,9 @@ def get_preset(preset_name: str) -> AugmentationConfig:
         ...
         ValueError: Unknown preset 'none'. Available: ['mild', 'moderate', 'aggressive']
     """
-    if preset_name not in dpa.PRESETS:
-        raise ValueError(f"Unknown preset '{preset_name}'. Available: {list(dpa.PRESETS)}")
-    return dpa.get_preset(preset_name)
+    if preset_name not in engine.PRESETS:
+        raise ValueError(f"Unknown preset '{preset_name}'. Available: {list(engine.PRESETS)}")
+    return engine.get_preset(preset_name)
 
 
 def gen_augmentation_seed(seed_id: int, augmentation_depth: int = 10) -> str:
@@ -76,7 +76,7 @@ def gen_augmentation_seed(seed_id: int, augmentation_depth: int = 10) -> str:
     check_non_negative(seed_id, "seed_id")
     if augmentation_depth < 1:
         raise ValueError("augmentation_depth must be >= 1")
-    return dpa.gen_augmentation_seed(seed_id, augmentation_depth)
+    return engine.gen_augmentation_seed(seed_id, augmentation_depth)
 
 
 def gen_augmentation_params(
@@ -92,7 +92,7 @@ def gen_augmentation_params(
     check_non_negative(seed_id, "seed_id")
     if rank is not None:
         return gen_distributed_augmentation_params(seed_id, rank, config)
-    return dpa.gen_augmentation_params(seed_id, config)
+    return engine.gen_augmentation_params(seed_id, config)
 
 
 def gen_distributed_augmentation_params(
@@ -111,10 +111,12 @@ def gen_distributed_augmentation_params(
     """
     check_non_negative(sample_id, "sample_id")
     check_rank(rank, world_size)
-    return dpa.gen_distributed_augmentation_params(sample_id, rank, config, base_seed, world_size)
+    return engine.gen_distributed_augmentation_params(
+        sample_id, rank, config, base_seed, world_size
+    )
 
 
-def _v02_records(batch: dpa.ParamBatch, extra: dict[str, Any]) -> list[dict[str, Any]]:
+def _v02_records(batch: engine.ParamBatch, extra: dict[str, Any]) -> list[dict[str, Any]]:
     records = batch.to_dicts()
     for record in records:
         del record["sample_id"]
@@ -126,7 +128,7 @@ def stream_records(
     start_id: int,
     end_id: int,
     config: AugmentationConfig | None,
-    scheme: dpa.KeyScheme | None = None,
+    scheme: engine.KeyScheme | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The records of ids ``start_id .. end_id - 1`` keyed by ``scheme`` (v0.2's
     plain key by default), one at a time, computed :data:`BLOCK` at a time.
@@ -144,7 +146,7 @@ def stream_chunks(
     end_id: int,
     config: AugmentationConfig | None,
     chunk_size: int,
-    scheme: dpa.KeyScheme | None = None,
+    scheme: engine.KeyScheme | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """The same records in lists of ``chunk_size`` (the last one shorter).
 
@@ -153,7 +155,7 @@ def stream_chunks(
         [3, 3, 1]
     """
     extra = scheme.record_fields if scheme is not None else {}
-    for batch in dpa.iter_batches(start_id, end_id, config, chunk_size, scheme=scheme):
+    for batch in engine.iter_batches(start_id, end_id, config, chunk_size, scheme=scheme):
         yield _v02_records(batch, extra)
 
 

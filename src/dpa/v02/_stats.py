@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import dpa
+from . import _engine as engine
 
 __all__ = [
     "Statistics",
@@ -51,7 +51,7 @@ def compute_statistics(params_list: list[dict[str, Any]]) -> Statistics:
         ...                      "scale": 1, "contrast": 1}])["rotation"]["mean"]
         5.0
     """
-    return fill_empty(dpa.compute_statistics(params_list))
+    return fill_empty(engine.compute_statistics(params_list))
 
 
 def compute_streaming_statistics(param_generator: Iterable[dict[str, Any]]) -> Statistics:
@@ -63,7 +63,7 @@ def compute_streaming_statistics(param_generator: Iterable[dict[str, Any]]) -> S
         >>> compute_streaming_statistics(stream_augmentation_chain(20))["noise"]["count"]
         20
     """
-    return fill_empty(dpa.compute_streaming_statistics(param_generator))
+    return fill_empty(engine.compute_streaming_statistics(param_generator))
 
 
 def generator_to_list(

@@ -2,8 +2,9 @@
 
 Streams yield v0.2's records (no ``sample_id``) one at a time, in lists of
 ``chunk_size``, or in batches of a :class:`~dpa.v02.batch.BatchConfig`; with
-``rank`` and ``world_size`` they yield that rank's rank-aware share. Arguments are
-checked when the function is called, with v0.2's messages.
+``rank`` and ``world_size`` they yield that rank's rank-aware share. They are
+generators, as v0.2's: arguments are checked, with v0.2's messages, when the first
+record is asked for.
 
 Example:
     >>> [len(chunk) for chunk in stream_augmentation_chain(5, start_id=7, chunk_size=2)]
@@ -16,9 +17,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from dpa import AugmentationConfig
-
 from ._checks import check_id_range, check_non_negative, check_positive, check_rank
+from ._engine import AugmentationConfig
 from ._files import save_augmentation_chain
 from ._progress import (
     ProgressCallback,
@@ -28,7 +28,7 @@ from ._progress import (
     update_streaming_progress,
 )
 from ._rank_streams import stream_distributed_augmentation_chain
-from ._records import sample_line, stream_chunks, stream_records
+from ._records import BLOCK, sample_line, stream_chunks, stream_records
 from .batch import (
     BatchConfig,
     BatchProcessingError,
@@ -107,35 +107,26 @@ def stream_augmentation_chain(
             raise ValueError("batch_config is not yet supported with distributed streaming")
         if progress_callback is not None:
             raise ValueError("progress_callback is not yet supported with distributed streaming")
-        return stream_distributed_augmentation_chain(
+        yield from stream_distributed_augmentation_chain(
             num_samples, rank, world_size, config, start_id, chunk_size, verbose
         )
+        return
     if batch_config is not None:
-        return stream_augmentation_chain_batched(
+        yield from stream_augmentation_chain_batched(
             num_samples, batch_config, config, start_id, verbose, progress_callback
         )
+        return
     if chunk_size is not None:
         check_positive(chunk_size, "chunk_size")
     if config is None:
         config = AugmentationConfig()
-    return _stream(num_samples, config, start_id, chunk_size, verbose, progress_callback)
-
-
-def _stream(
-    num_samples: int,
-    config: AugmentationConfig,
-    start_id: int,
-    chunk_size: int | None,
-    verbose: bool,
-    progress_callback: ProgressCallback | None,
-) -> Iterator[Any]:
     progress = create_streaming_progress(num_samples, start_id)
     metadata = create_streaming_metadata(num_samples, config, start_id, chunk_size)
     end_id = start_id + num_samples
     report_every = max(1, num_samples // 20)  # progress lines at every 5% of large streams
 
-    def report(done: int, last_id: int) -> None:
-        update_streaming_progress(progress, done, last_id)
+    def report(done: int) -> None:
+        update_streaming_progress(progress, done, start_id + done - 1)
         if verbose and num_samples > 100 and done % report_every == 0:
             sys.stdout.write(f"Progress: {format_progress_info(progress)}\n")
         if progress_callback:
@@ -145,22 +136,21 @@ def _stream(
         sys.stdout.write(f"Starting stream generation: {num_samples} samples from ID {start_id}\n")
     show_samples = verbose and num_samples <= 100
     done = 0
-    if chunk_size is None:
-        for params in stream_records(start_id, end_id, config):
-            if show_samples:
-                sys.stdout.write(sample_line(start_id + done, params))
-            done += 1
-            report(done, start_id + done - 1)
-            yield params
-    else:
-        for chunk in stream_chunks(start_id, end_id, config, chunk_size):
-            if show_samples:
-                sys.stdout.write(
-                    "".join(sample_line(start_id + done + i, p) for i, p in enumerate(chunk))
-                )
+    chunks = stream_chunks(start_id, end_id, config, chunk_size or BLOCK)
+    for chunk in chunks:
+        if show_samples:
+            sys.stdout.write(
+                "".join(sample_line(done + i, p) for i, p in enumerate(chunk, start_id))
+            )
+        if chunk_size is not None:
             done += len(chunk)
-            report(done, start_id + done - 1)
+            report(done)
             yield chunk
+            continue
+        for params in chunk:
+            done += 1
+            report(done)
+            yield params
     if verbose and num_samples > 0:
         sys.stdout.write(f"Stream generation completed: {format_progress_info(progress)}\n")
 
@@ -181,7 +171,7 @@ def stream_augmentation_range(
         5
     """
     check_id_range(start_id, end_id)
-    return stream_augmentation_chain(
+    yield from stream_augmentation_chain(
         end_id - start_id, config, start_id, chunk_size, batch_config, rank, world_size
     )
 
@@ -224,17 +214,6 @@ def stream_augmentation_chain_batched(
         batch_config = BatchConfig(strategy=BatchStrategy.SEQUENTIAL, batch_size=32)
     if config is None:
         config = AugmentationConfig()
-    return _batched(num_samples, batch_config, config, start_id, verbose, progress_callback)
-
-
-def _batched(
-    num_samples: int,
-    batch_config: BatchConfig,
-    config: AugmentationConfig,
-    start_id: int,
-    verbose: bool,
-    progress_callback: ProgressCallback | None,
-) -> Iterator[list[Record]]:
     progress = create_streaming_progress(num_samples, start_id)
     metadata = create_streaming_metadata(num_samples, config, start_id, batch_config.batch_size)
     records = stream_records(start_id, start_id + num_samples, config)

@@ -34,9 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import dpa
-from dpa import BatchProcessingError, BatchStrategy, InvalidBatchConfigError
-
+from . import _engine as engine
+from ._engine import BatchProcessingError, BatchStrategy, InvalidBatchConfigError
 from ._memory import MIB, machine_memory
 
 __all__ = [
@@ -68,7 +67,7 @@ def safe_division(numerator: float, denominator: float, fallback: float = 0.0) -
     return fallback if denominator == 0 else numerator / denominator
 
 
-class MemoryLimitExceededError(dpa.MemoryLimitExceededError):
+class MemoryLimitExceededError(engine.MemoryLimitExceededError):
     """Memory went past a limit; raised with v0.2's message (a
     :class:`dpa.MemoryLimitExceededError` whose figures are not known: NaN)."""
 
@@ -226,9 +225,9 @@ class BatchProcessor:
         """
         if not isinstance(self.strategy, BatchStrategy):
             raise BatchProcessingError(f"Unknown batch strategy: {self.strategy}")
-        engine = dpa.BatchProcessor(
+        cutter = engine.BatchProcessor(
             self.strategy,
-            dpa.BatchConfig(
+            engine.BatchConfig(
                 self.strategy,
                 batch_size=self._current_batch_size,
                 max_memory_mb=self.config.max_memory_mb,
@@ -236,7 +235,7 @@ class BatchProcessor:
                 num_lanes=self.config.num_lanes,
             ),
         )
-        batches: Iterator[list[Any]] = engine.process_stream(param_generator)
+        batches: Iterator[list[Any]] = cutter.process_stream(param_generator)
         if self.strategy is BatchStrategy.ADAPTIVE:
             return self._timed(batches)
         return batches

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import logging
 
-import dpa
-from dpa import RankRange
-
+from . import _engine as engine
 from ._checks import check_non_negative, check_rank, check_world_size
+from ._engine import RankRange
 from ._errors import DistributedError, InvalidRankError, RangeSplittingError, SeedGenerationError
 from ._rank_streams import (
     stream_distributed_augmentation_chain,
@@ -43,7 +42,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class RankAwareSeedGenerator(dpa.RankAwareSeedGenerator):
+class RankAwareSeedGenerator(engine.RankAwareSeedGenerator):
     """The rank-aware hash chain of ``base_seed`` for ``world_size`` ranks.
 
     Example:
@@ -67,7 +66,7 @@ class RankAwareSeedGenerator(dpa.RankAwareSeedGenerator):
         return super().generate_seed(sample_id, rank, augmentation_depth)
 
 
-class DistributedRangeSplitter(dpa.DistributedRangeSplitter):
+class DistributedRangeSplitter(engine.DistributedRangeSplitter):
     """Contiguous split of ``total_samples`` over ``world_size`` ranks: the first
     ``total % world_size`` ranks get one sample more; a rank with none gets ``(0, 0)``.
 
