@@ -99,3 +99,17 @@ class InvalidBenchmarkConfigError(BenchmarkError):
 
 class MeasurementError(BenchmarkError):
     """A benchmark could not be measured (the measured code failed)."""
+
+
+# Shown in tracebacks as users name them (``dpa.v02.StreamingIOError``), not by this
+# private module.
+for _public, _errors in (
+    ("dpa.v02", (StreamingError, PartialWriteError, StreamingIOError)),
+    ("dpa.v02", (GeneratorExhaustionError, ResourceCleanupError)),
+    ("dpa.v02.distributed", (DistributedError, InvalidRankError, RangeSplittingError)),
+    ("dpa.v02.distributed", (SeedGenerationError,)),
+    ("dpa.v02.benchmark", (BenchmarkError, ProfilingError, InvalidBenchmarkConfigError)),
+    ("dpa.v02.benchmark", (MeasurementError,)),
+):
+    for _error in _errors:
+        _error.__module__ = _public

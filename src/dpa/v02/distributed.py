@@ -18,7 +18,7 @@ import logging
 
 from . import _engine as engine
 from ._checks import check_non_negative, check_rank, check_world_size
-from ._engine import RankRange
+from ._engine import AugmentationConfig, RankRange
 from ._errors import DistributedError, InvalidRankError, RangeSplittingError, SeedGenerationError
 from ._rank_streams import (
     stream_distributed_augmentation_chain,
@@ -27,6 +27,7 @@ from ._rank_streams import (
 from ._records import gen_distributed_augmentation_params
 
 __all__ = [
+    "AugmentationConfig",
     "DistributedError",
     "DistributedRangeSplitter",
     "InvalidRankError",
