@@ -70,10 +70,13 @@ class BenchmarkRunner:
         times, memory, cpu = [], [], []
         for _ in range(self.config.iterations):
             # the timer holds the work alone (v0.2 timed its memory readings too)
-            with measure_memory() as reading, measure_time() as timer:
+            readings: contextlib.AbstractContextManager[dict[str, float]] = (
+                measure_memory() if self.config.measure_memory else contextlib.nullcontext({})
+            )
+            with readings as reading, measure_time() as timer:
                 work()
             times.append(timer["elapsed_seconds"])
-            if self.config.measure_memory:
+            if reading:
                 memory.append(reading["delta_mb"])
             if self.config.measure_cpu:
                 cpu.append(cpu_percent(timer["cpu_seconds"], timer["elapsed_seconds"]))
