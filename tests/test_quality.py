@@ -25,10 +25,6 @@ from dpa import (
     AugmentationConfig,
     ParamBatch,
     _quality,
-    _quality_checks,
-    _quality_plot,
-    _quality_report,
-    _quality_stats,
     generate_batch,
     get_preset,
 )
@@ -43,6 +39,10 @@ from dpa._quality import (
     check_batch_quality,
     check_file_quality,
     check_quality,
+    checks as _quality_checks,
+    plot as _quality_plot,
+    report as _quality_report,
+    stats as _quality_stats,
 )
 
 N = 1_000_000 if dpa.backend() == "native" else 100_000

@@ -1,4 +1,4 @@
-"""The checks of one sample (``dpa._quality_checks``): which values each statistic is
+"""The checks of one sample (``dpa._quality.checks``): which values each statistic is
 computed from, which rows are paired, where a verdict turns, and the seeds."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 
 from dpa import AugmentationConfig, generate_batch
 from dpa._config import PARAM_NAMES
-from dpa._quality_checks import BINS, COVERAGE_GAP, assess, seeds_of
-from dpa._quality_report import QualityReport
+from dpa._quality.checks import BINS, COVERAGE_GAP, assess, seeds_of
+from dpa._quality.report import QualityReport
 
 CONFIG = AugmentationConfig()
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]

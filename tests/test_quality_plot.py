@@ -1,4 +1,4 @@
-"""The picture of a quality report (``dpa._quality_plot``)."""
+"""The picture of a quality report (``dpa._quality.plot``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dpa import AugmentationConfig
-from dpa._quality_plot import plot_quality
-from dpa._quality_report import QualityReport
+from dpa._quality.plot import plot_quality
+from dpa._quality.report import QualityReport
 
 
 def test_plot_writes_a_png_without_pyplot(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The quality report (``dpa._quality_report``): verdicts, headline figures, text and
+"""The quality report (``dpa._quality.report``): verdicts, headline figures, text and
 JSON, and the fields it refuses."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dpa import AugmentationConfig
-from dpa._quality_report import ALPHA, GROUPS, QualityCheck, QualityReport, check_alpha
+from dpa._quality.report import ALPHA, GROUPS, QualityCheck, QualityReport, check_alpha
 
 CHECKS = (
     QualityCheck("uniformity", "rotation: Kolmogorov-Smirnov", 0.002, 0.3, True),

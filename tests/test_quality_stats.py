@@ -1,4 +1,4 @@
-"""The statistical tests of the quality suite (``dpa._quality_stats``): what each
+"""The statistical tests of the quality suite (``dpa._quality.stats``): what each
 computes from its arguments, the answers it gives where scipy has none, what it
 refuses, and scipy loaded only when a test runs."""
 
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dpa._quality_stats import (
+from dpa._quality.stats import (
     INSTALL_HINT,
     chi_square_uniform,
     kolmogorov_smirnov_uniform,

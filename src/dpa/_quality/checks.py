@@ -2,7 +2,7 @@
 
 :func:`assess` runs every check on the parameter columns of a sample, its sample ids,
 its 32-bit seeds, and the columns of the same ids drawn with other keys (ranks,
-epochs), and returns the :class:`~dpa._quality_report.QualityReport`. Each parameter
+epochs), and returns the :class:`~dpa._quality.report.QualityReport`. Each parameter
 is first mapped onto [0, 1] by its range; then
 
 - uniformity: Kolmogorov-Smirnov against the uniform law, and chi-square of
@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._config import PARAM_NAMES, AugmentationConfig
-from ._quality_report import QualityCheck, QualityReport
-from ._quality_stats import chi_square_uniform, kolmogorov_smirnov_uniform, pearson, scipy_stats
+from .._config import PARAM_NAMES, AugmentationConfig
+from .report import QualityCheck, QualityReport
+from .stats import chi_square_uniform, kolmogorov_smirnov_uniform, pearson, scipy_stats
 
 __all__ = ["BINS", "COVERAGE_GAP", "SEED_BINS", "Columns", "assess", "seeds_of"]
 

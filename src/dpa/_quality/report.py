@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ._config import AugmentationConfig
-from ._validate import check_int
+from .._config import AugmentationConfig
+from .._validate import check_int
 
 __all__ = ["ALPHA", "GROUPS", "QualityCheck", "QualityReport", "check_alpha"]
 

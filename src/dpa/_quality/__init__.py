@@ -24,8 +24,8 @@ check runs; without it a check raises ImportError saying so.
 
 This module draws or reads the sample (:func:`check_quality`,
 :func:`check_batch_quality`, :func:`check_file_quality`); the checks themselves are
-in :mod:`dpa._quality_checks`, the tests in :mod:`dpa._quality_stats`, the report in
-:mod:`dpa._quality_report` and the picture in :mod:`dpa._quality_plot`.
+in :mod:`dpa._quality.checks`, the tests in :mod:`dpa._quality.stats`, the report in
+:mod:`dpa._quality.report` and the picture in :mod:`dpa._quality.plot`.
 
 Example:
     >>> report = check_quality(2000)
@@ -42,15 +42,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._config import PARAM_NAMES, AugmentationConfig, check_config
-from ._generate import generate_batch
-from ._keys import PLAIN, ElasticScheme, KeyScheme, RankAwareScheme
-from ._parambatch import ParamBatch
-from ._quality_checks import BINS, COVERAGE_GAP, Columns, assess, seeds_of
-from ._quality_plot import plot_quality
-from ._quality_report import ALPHA, QualityCheck, QualityReport, check_alpha
-from ._quality_stats import chi_square_uniform, kolmogorov_smirnov_uniform, pearson, scipy_stats
-from ._validate import check_int
+from .._config import PARAM_NAMES, AugmentationConfig, check_config
+from .._generate import generate_batch
+from .._keys import PLAIN, ElasticScheme, KeyScheme, RankAwareScheme
+from .._parambatch import ParamBatch
+from .._validate import check_int
+from .checks import BINS, COVERAGE_GAP, Columns, assess, seeds_of
+from .plot import plot_quality
+from .report import ALPHA, QualityCheck, QualityReport, check_alpha
+from .stats import chi_square_uniform, kolmogorov_smirnov_uniform, pearson, scipy_stats
 
 __all__ = [
     "ALPHA",
@@ -150,7 +150,7 @@ def check_file_quality(
     Consecutive ids are the file's ids that differ by one; a file holds one rank or
     epoch, so there are no rank or epoch comparisons.
     """
-    from ._formats import DPAFileError, read_augmentation_file
+    from .._formats import DPAFileError, read_augmentation_file
 
     alpha = check_alpha(alpha)
     scipy_stats()

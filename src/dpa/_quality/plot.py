@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ._config import PARAM_NAMES
-from ._quality_report import QualityReport
-from ._quality_stats import INSTALL_HINT, scipy_stats
+from .._config import PARAM_NAMES
+from .report import QualityReport
+from .stats import INSTALL_HINT, scipy_stats
 
 __all__ = ["plot_quality"]
 
@@ -37,7 +37,7 @@ def plot_quality(report: QualityReport, path: str | Path) -> Path:
         raise RuntimeError(f"plots need matplotlib: {INSTALL_HINT}") from exc
     if not isinstance(report, QualityReport):
         raise TypeError(f"report must be a QualityReport, got {type(report).__name__}")
-    from ._io import write_atomic  # the file machinery loads with the first plot
+    from .._io import write_atomic  # the file machinery loads with the first plot
 
     target = Path(path)
     figure = Figure(figsize=(12, 7), layout="constrained")
