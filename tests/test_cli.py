@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -417,3 +418,99 @@ def test_verify_property_untouched_passes_one_ulp_edit_fails(
             edited[row][field] = math.nextafter(edited[row][field], math.inf)
         dpa.save_augmentation_chain(edited, target, config)
         assert main(["verify", "-q", str(target)]) == 1
+
+
+# --------------------------------------------------------------------------- verify's verdicts
+
+
+def _generated(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, *extra: str) -> Path:
+    target = tmp_path / f"p.{fmt}"
+    code, _, _ = run(
+        capsys, "generate", "-n", "6", "--start", "10", "-q", "-o", str(target), *extra
+    )
+    assert code == 0
+    return target
+
+
+def _edit_jsonl_records(path: Path, edit: Any) -> None:
+    lines = path.read_text().splitlines()
+    lines[1:-1] = edit(lines[1:-1])
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("stats", [[], ["--no-stats"]])
+@pytest.mark.parametrize(
+    ("name", "edit"),
+    [
+        ("swapped", lambda rows: [rows[1], rows[0], *rows[2:]]),
+        ("duplicated", lambda rows: [rows[0], rows[0], *rows[2:]]),
+    ],
+)
+def test_verify_checks_the_ids_a_generated_file_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, edit: Any, stats: list[str]
+) -> None:
+    """Each record recomputes from its own id; the ids themselves must be the run's:
+    start .. start+n-1, in order, once."""
+    path = _generated(tmp_path, capsys, "jsonl", *stats)
+    _edit_jsonl_records(path, edit)
+    code, out, _ = run(capsys, "verify", "-q", str(path))
+    assert code == 1, name
+    assert "FAILED" in out and ", expected sample " in out
+
+
+def test_verify_checks_the_ids_of_a_parquet_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = _generated(tmp_path, capsys, "parquet")
+    table = pq.read_table(path)
+    order = [1, 0, 2, 3, 4, 5]
+    pq.write_table(table.take(order).replace_schema_metadata(table.schema.metadata), path)
+    code, out, _ = run(capsys, "verify", "-q", str(path))
+    assert code == 1 and "FAILED" in out
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "parquet"])
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+def test_verify_exits_1_for_a_damaged_file_of_any_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, damage: str
+) -> None:
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
+    path = _generated(tmp_path, capsys, fmt)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"")
+    code, out, err = run(capsys, "verify", "-q", str(path))
+    assert (code, err) == (1, "")
+    assert out.startswith("FAILED: ") and str(path) in out
+
+
+def test_verify_exit_2_when_it_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "verify", str(tmp_path / "missing.json"))
+    assert code == 2 and "does not exist" in err
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "notes.txt").write_text("not dpa")
+    code, out, err = run(capsys, "verify", str(plain))
+    assert (code, out) == (2, "")
+    assert "not a dpa shard folder" in err and err.count("\n") == 1
+    if os.geteuid() != 0:  # root reads anything
+        locked = _generated(tmp_path, capsys, "json")
+        locked.chmod(0)
+        code, _, err = run(capsys, "verify", str(locked))
+        assert code == 2 and "cannot be read" in err
+
+
+def test_verify_of_shards_without_a_manifest_is_a_failed_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Shard files but no manifest: an unfinished run, so damaged output (exit 1)."""
+    folder = tmp_path / "run"
+    code, _, _ = run(capsys, "generate", "-n", "8", "--distributed", "--format", "jsonl", "-q",
+                     "-o", str(folder))  # fmt: skip
+    assert code == 0
+    (folder / "_manifest.json").unlink()
+    code, out, _ = run(capsys, "verify", "-q", str(folder))
+    assert code == 1 and "no manifest" in out

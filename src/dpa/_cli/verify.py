@@ -1,6 +1,11 @@
 """``dpa verify FILE``: recompute every record of a dpa output file (or of a folder of
-shards, and check the shards cover the run's ids once) from its metadata; exit 1 on
-any difference.
+shards, and check the shards cover the run's ids once) from its metadata.
+
+Exit status: 0 when everything matches; 1 when the file or folder is damaged or does
+not match (a value, a missing or extra record, ids out of order, a truncated or
+malformed file of any format, an incomplete shard folder); 2 when the command could
+not run (a usage error, a path that does not exist or cannot be read, a folder that
+holds no dpa shards at all).
 
 Example:
     >>> import dpa, pathlib, tempfile
@@ -22,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from .._errors import DPAFileError
-from .errors import EXIT_FAILED
+from .errors import EXIT_FAILED, fail
 from .files import open_data_file, require_pyarrow
 from .options import resolve_workers, workers_option
 from .progress import progress_bar
@@ -39,7 +44,9 @@ __all__ = ["verify"]
 @workers_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar; only failures.")
 def verify(file: Path, max_mismatches: int, workers: int | None, quiet: bool) -> None:
-    """Recompute every record of FILE from its metadata; exit 1 on any difference."""
+    """Recompute every record of FILE (or shard FOLDER) from its metadata.
+
+    Exit status 0: all match; 1: damaged or different; 2: could not run."""
     checking = _Checking(max_mismatches, resolve_workers(workers), quiet)
     if file.is_dir():
         _verify_folder(file, checking)
@@ -55,7 +62,7 @@ class _Checking:
     workers: int
     quiet: bool
 
-    def run(self, check: Callable[..., Any], target: Path, total: int) -> Any:
+    def run(self, check: Callable[..., Any], target: Path, total: int, **options: Any) -> Any:
         """``check(target, ...)`` (a file's or a folder's verify) under a progress bar
         counting ``total`` records; a :class:`DPAFileError` fails the run (exit 1)."""
         with progress_bar(total, self.quiet, "verify") as progress:
@@ -65,6 +72,7 @@ class _Checking:
                     max_mismatches=self.max_mismatches,
                     progress=progress,
                     workers=self.workers,
+                    **options,
                 )
             except DPAFileError as exc:
                 _failed([str(exc)])
@@ -78,8 +86,16 @@ class _Checking:
 def _verify_file(file: Path, checking: _Checking) -> None:
     from .._verify import verify_augmentation_file
 
-    opened = open_data_file(file)
-    report = checking.run(verify_augmentation_file, file, opened.num_samples or 0)
+    if not _readable(file):
+        fail(f"{file}: cannot be read (permission denied)")
+    try:  # a file that cannot be opened as dpa output is damaged: exit 1, any format
+        opened = open_data_file(file)
+    except DPAFileError as exc:
+        _failed([str(exc)])
+    expected = _expected_ids(opened.metadata)
+    report = checking.run(
+        verify_augmentation_file, file, opened.num_samples or 0, expected_ids=expected
+    )
     if report.ok:
         checking.ok(f"all {report.checked} records of {file} match ({report.format})")
         return
@@ -89,11 +105,13 @@ def _verify_file(file: Path, checking: _Checking) -> None:
 
 def _verify_folder(folder: Path, checking: _Checking) -> None:
     """A sharded output: complete, and every value matches."""
-    from .._shards import read_manifest, verify_shards
+    from .._shards import is_shard_folder, read_manifest, verify_shards
 
+    if not is_shard_folder(folder):
+        fail(f"{folder}: not a dpa shard folder (no _manifest.json and no part-NNNNN files)")
     try:
         manifest = read_manifest(folder)
-    except DPAFileError as exc:
+    except DPAFileError as exc:  # shards without a manifest: an unfinished run
         _failed([str(exc)])
     if manifest["format"] == "parquet":
         require_pyarrow()
@@ -119,6 +137,25 @@ def _verify_folder(folder: Path, checking: _Checking) -> None:
         lines += _indented((_mismatch(m) for m in shard.mismatches), "    ")
         lines += _indented(shard.problems, f"  {name}: ")
     _failed(lines)
+
+
+def _readable(path: Path) -> bool:
+    try:
+        with open(path, "rb"):
+            return True
+    except PermissionError:
+        return False
+
+
+def _expected_ids(metadata: dict[str, Any]) -> range | None:
+    """The ids a file must hold, in order, once: ``start_id .. start_id +
+    num_samples - 1`` where its metadata names both (what ``dpa generate`` and
+    ``dpa merge`` write); None where it names no start (a saved stream's ids are its
+    own)."""
+    start, count = metadata.get("start_id"), metadata.get("num_samples")
+    if all(type(v) is int and v >= 0 for v in (start, count)):
+        return range(start, start + count)
+    return None
 
 
 def _details(report: VerifyReport) -> list[str]:
