@@ -102,7 +102,8 @@ def load_image(path: str | Path, tile: int) -> FloatImage:
         np.asarray(Image.fromarray(plane, "F").resize(size, Image.Resampling.BILINEAR))
         for plane in planes
     ]
-    return np.clip(np.stack(resized), 0.0, 1.0).astype(np.float32)
+    image: FloatImage = np.clip(np.stack(resized), 0.0, 1.0).astype(np.float32)
+    return image
 
 
 def _float_planes(image: Any) -> list[npt.NDArray[np.float32]]:

@@ -153,9 +153,9 @@ def _expected_ids(metadata: dict[str, Any]) -> range | None:
     ``dpa merge`` write); None where it names no start (a saved stream's ids are its
     own)."""
     start, count = metadata.get("start_id"), metadata.get("num_samples")
-    if all(type(v) is int and v >= 0 for v in (start, count)):
-        return range(start, start + count)
-    return None
+    if type(start) is not int or type(count) is not int or min(start, count) < 0:
+        return None
+    return range(start, start + count)
 
 
 def _details(report: VerifyReport) -> list[str]:
