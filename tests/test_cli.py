@@ -514,3 +514,15 @@ def test_verify_of_shards_without_a_manifest_is_a_failed_check(
     (folder / "_manifest.json").unlink()
     code, out, _ = run(capsys, "verify", "-q", str(folder))
     assert code == 1 and "no manifest" in out
+
+
+def test_help_lists_each_command_on_one_whole_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """`dpa --help` shows each command's summary whole (click cuts long docstrings
+    mid-sentence with '...')."""
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    commands = out.split("Commands:", 1)[1].strip().splitlines()
+    assert len(commands) == 8
+    for line in commands:
+        assert not line.rstrip().endswith("..."), line
+        assert line.rstrip().endswith((".", ")")), line

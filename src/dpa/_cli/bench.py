@@ -20,7 +20,7 @@ from .errors import fail, one_line
 __all__ = ["bench"]
 
 
-@click.command()
+@click.command(short_help="Benchmark dpa here; compare with a saved run.")
 @click.option("--quick", is_flag=True, help="10 iterations on smaller workloads (under a minute).")
 @click.option(
     "--suite",

@@ -39,7 +39,7 @@ from .progress import progress_bar
 __all__ = ["generate", "write_file"]
 
 
-@click.command()
+@click.command(short_help="Write the parameters of a range of ids to a file.")
 @click.option(
     "-n",
     "--num-samples",

@@ -26,7 +26,7 @@ from .progress import progress_bar
 __all__ = ["merge"]
 
 
-@click.command()
+@click.command(short_help="Join a shard folder into one file, in id order.")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @output_options
 @click.option("--no-stats", is_flag=True, help="Do not store statistics in the file.")

@@ -23,7 +23,7 @@ from .._tables import text_table
 __all__ = ["presets"]
 
 
-@click.command()
+@click.command(short_help="List the presets and their ranges.")
 @click.option("--json", "as_json", is_flag=True, help="Print the presets as JSON.")
 def presets(as_json: bool) -> None:
     """List the presets and their ranges."""

@@ -32,7 +32,7 @@ def _at_most_max_tiles(ctx: click.Context, param: click.Parameter, num: int) -> 
     return int(click.IntRange(1, MAX_TILES).convert(num, param, ctx))
 
 
-@click.command()
+@click.command(short_help="Draw an image augmented for consecutive ids (PNG).")
 @click.argument(
     "image", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )

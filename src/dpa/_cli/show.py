@@ -22,7 +22,7 @@ from .options import build_config, config_options
 __all__ = ["show"]
 
 
-@click.command()
+@click.command(short_help="Print the parameters of one sample as JSON.")
 @click.argument("sample_id", type=click.IntRange(min=0))
 @config_options
 def show(sample_id: int, **config_options: Any) -> None:

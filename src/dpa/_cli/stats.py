@@ -41,7 +41,7 @@ __all__ = ["stats"]
 DEFAULT_QUALITY_SAMPLES = 1_000_000
 
 
-@click.command()
+@click.command(short_help="Summarize a file's parameters, or test their quality.")
 @click.argument(
     "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
@@ -86,9 +86,9 @@ def stats(
     workers: int | None,
     **config_options: Any,
 ) -> None:
-    """Print mean, stdev, min, max and count of each parameter in FILE; with
-    --quality, test their statistical quality (of FILE, or of N generated samples
-    with the config given by the options)."""
+    """Print FILE's sample count and each parameter's mean, stdev, min and max;
+    with --quality, test their statistical quality (of FILE, or of N generated
+    samples with the config given by the options)."""
     generator_options = {"--n": num_samples, "--start": start, "--base-seed": base_seed}
     if quality:
         _run_quality(file, as_json, generator_options, alpha, plot, workers, config_options)

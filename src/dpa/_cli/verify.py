@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["verify"]
 
 
-@click.command()
+@click.command(short_help="Recompute a file or shard folder; exit 0, 1 or 2.")
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
 @click.option("--max-mismatches", type=click.IntRange(min=0), default=10, show_default=True)
 @workers_option
