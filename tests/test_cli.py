@@ -526,3 +526,18 @@ def test_help_lists_each_command_on_one_whole_line(capsys: pytest.CaptureFixture
     for line in commands:
         assert not line.rstrip().endswith("..."), line
         assert line.rstrip().endswith((".", ")")), line
+
+
+@pytest.mark.parametrize(
+    "command", [["show", "1"], ["presets"], ["generate", "-n", "2", "-o", "x.json"]]
+)
+def test_a_bad_dpa_backend_fails_every_command_alike(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dpa import _backends
+
+    monkeypatch.setenv("DPA_BACKEND", "bogus")
+    monkeypatch.setattr(_backends, "_default", None)
+    code, out, err = run(capsys, *command)
+    assert (code, out) == (2, "")
+    assert err == "dpa: error: DPA_BACKEND='bogus': unknown backend; choose native or python\n"

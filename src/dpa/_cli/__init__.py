@@ -18,12 +18,13 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import click
 
 from .bench import bench
-from .errors import EXIT_INTERRUPTED, EXIT_USAGE, PROG, one_line
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, PROG, fail, one_line
 from .generate import generate
 from .merge import merge
 from .presets import presets
@@ -39,6 +40,13 @@ __all__ = ["cli", "main"]
 @click.version_option(package_name="dpa", prog_name=PROG)
 def cli() -> None:
     """Deterministic per-sample augmentation parameters (DPA v0.2, bit-exact)."""
+    if os.environ.get("DPA_BACKEND"):  # a bad value fails every command the same way
+        from .._backends import resolve
+
+        try:
+            resolve(None)
+        except (ValueError, RuntimeError) as exc:
+            fail(one_line(exc))
 
 
 for _command in (generate, show, verify, merge, stats, presets, bench, preview):

@@ -27,7 +27,7 @@ __all__ = ["show"]
 @config_options
 def show(sample_id: int, **config_options: Any) -> None:
     """Print the parameters of one sample as JSON."""
-    from .._core import gen_augmentation_params
+    from .._generate import gen_augmentation_params
 
     params = gen_augmentation_params(sample_id, build_config(**config_options))
     click.echo(json.dumps({"sample_id": sample_id, **params}, indent=2))
