@@ -1,6 +1,7 @@
-# `make run`: set up, generate 1,000,000 samples to Parquet, verify them, print statistics.
-# `make test`: set up the same way, then lint, type-check, build the docs (strict) and run
-# the whole test suite.
+# `make run`: install dpa with Parquet support (nothing else), generate 1,000,000 samples to
+# Parquet, verify them, print statistics.
+# `make test`: install everything (every extra, the test and lint tools), then lint,
+# type-check, build the docs (strict) and run the whole test suite.
 # `make docs`: build the documentation site (MkDocs, warnings as errors) into site/.
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,17 +11,32 @@ OUT    ?= out/samples.parquet
 
 .PHONY: install run test lint typecheck docs pytest bench clean
 
-install: $(VENV)/.installed
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+SOURCES := pyproject.toml setup.py src/dpa/_kernel/dpa_kernel.c
 
-$(VENV)/.installed: pyproject.toml setup.py src/dpa/_kernel/dpa_kernel.c
+# Two levels of install in one virtual env: what `make run` needs (the package and
+# pyarrow), and what `make test` adds (every extra and the dev tools).
+install: $(VENV)/.installed-dev
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+$(VENV)/.installed-run: $(SOURCES) | $(BIN)/python
+	$(PIP) -e '.[parquet]'
 	touch $@
 
-run: install
+$(VENV)/.installed-dev: $(SOURCES) | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
 	$(BIN)/dpa generate -n $(N) -o $(OUT)
 	$(BIN)/dpa verify $(OUT)
 	$(BIN)/dpa stats $(OUT)
+	@echo
+	@echo "The dpa command is installed in $(VENV)/bin. To use it (and python with dpa):"
+	@echo "    source $(VENV)/bin/activate     # then: dpa --help, dpa show 123, python"
+	@echo "or call it by its path: $(VENV)/bin/dpa --help"
 
 lint: install
 	$(BIN)/ruff check .
