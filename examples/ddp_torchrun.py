@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import time
 
 import torch
@@ -54,11 +55,17 @@ def digest(image: torch.Tensor) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=256)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--samples", type=int, default=256, help="dataset size (ids 0 .. N-1)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs to run")
+    parser.add_argument("--batch-size", type=int, default=16, help="samples per batch, per rank")
     parser.add_argument("--workers", type=int, default=1, help="DataLoader workers per rank")
     args = parser.parse_args()
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        parser.exit(
+            2,
+            f"{parser.prog}: run it under torchrun, which starts the ranks:\n"
+            f"    torchrun --standalone --nproc_per_node=2 examples/ddp_torchrun.py\n",
+        )
 
     dist.init_process_group("gloo")
     rank, world = dist.get_rank(), dist.get_world_size()

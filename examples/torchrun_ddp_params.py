@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 
 import torch.distributed as dist
 
@@ -31,10 +32,17 @@ import dpa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100_000, help="dataset size")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=4096)
-    parser.add_argument("--base-seed", type=int, default=42)
+    parser.add_argument("--epochs", type=int, default=2, help="epochs to draw")
+    parser.add_argument("--batch-size", type=int, default=4096, help="ids per batch")
+    parser.add_argument("--base-seed", type=int, default=42, help="base seed of the keys")
     args = parser.parse_args()
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        parser.exit(
+            2,
+            f"{parser.prog}: run it under torchrun, which starts the ranks:\n"
+            "    python -m torch.distributed.run --standalone --nproc_per_node=2 "
+            "examples/torchrun_ddp_params.py\n",
+        )
 
     dist.init_process_group("gloo")  # torchrun's environment: RANK, WORLD_SIZE, MASTER_*
     try:

@@ -1046,3 +1046,21 @@ def test_import_does_not_import_torch() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("script", ["ddp_torchrun.py", "torchrun_ddp_params.py"])
+def test_torchrun_examples_say_how_to_launch_them(script: str) -> None:
+    """Run as a plain script (no torchrun), an example says how to launch it: exit 2,
+    no traceback (torch's own 'RANK expected, but not set' came 20 lines deep)."""
+    path = Path(__file__).parents[1] / "examples" / script
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
+    done = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "run it under torchrun" in done.stderr and f"examples/{script}" in done.stderr
+    helped = subprocess.run([sys.executable, str(path), "--help"], capture_output=True,
+                            text=True, timeout=300)  # fmt: skip
+    options = [line for line in helped.stdout.splitlines() if line.strip().startswith("--")]
+    assert options and all(len(line.split(None, 1)) == 2 for line in options), helped.stdout

@@ -136,12 +136,30 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     run_page(page, tmp_path)
 
 
-def test_readme_python_blocks_compile() -> None:
+def test_readme_examples_run_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python runs, and its CLI commands (the `dpa ...` lines of its bash
+    blocks) work as written once the venv's bin folder is on PATH, as after
+    `source .venv/bin/activate`."""
+    monkeypatch.chdir(tmp_path)
     readme = ROOT / "README.md"
     python = [b for b in blocks(readme) if b.language == "python"]
     assert python
     for block in python:
-        compile(block.code, f"README.md:{block.line}", "exec")
+        exec(compile(block.code, f"README.md:{block.line}", "exec"), {"__name__": "readme"})
+    commands = [
+        line.split("  #")[0].strip()
+        for block in blocks(readme)
+        if block.language == "bash"
+        for line in block.code.splitlines()
+        if line.startswith("dpa ")
+    ]
+    assert len(commands) >= 3
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for command in commands:
+        done = subprocess.run(
+            command, shell=True, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, (command, done.stderr)
 
 
 PUBLIC = sorted(set(dpa.__all__) - {"__version__"})
