@@ -11,7 +11,7 @@ writers keep an interrupted run's progress beside the target (see
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,7 +19,6 @@ from ._config import AugmentationConfig
 from ._formats.common import (
     READ_BLOCK,
     PathLike,
-    Resume,
     checked_records,
     detect_format,
     new_metadata,
@@ -27,6 +26,7 @@ from ._formats.common import (
     utc_now,
 )
 from ._formats.files import FILE_FORMATS, AugmentationFile, read_augmentation_file
+from ._formats.interface import Resume
 from ._generate import _check_bounds, iter_batches, regroup
 from ._keys import KeyScheme, PerRecordRankScheme, check_scheme, scheme_from_metadata
 from ._lifecycle import PendingFile, fsync_dir, partial_path, raise_naming, write_atomic
@@ -273,11 +273,11 @@ def save_augmentation_stream(
     with AugmentationWriter(
         path,
         config,
+        scheme=scheme,
         format=format,
         include_stats=include_stats,
         distributed_info=distributed_info,
         elastic_info=elastic_info,
-        scheme=scheme,
     ) as writer:
         for block in blocks:
             writer.write(block)
@@ -290,12 +290,13 @@ def save_augmentation_chain(
     config: AugmentationConfig | None = None,
     include_stats: bool = True,
     *,
+    scheme: KeyScheme | None = None,
     format: str | None = None,
     distributed_info: dict[str, int] | None = None,
     elastic_info: dict[str, int] | None = None,
-    scheme: KeyScheme | None = None,
 ) -> None:
-    """Write a list of parameter dicts (or a :class:`ParamBatch`) to ``path``.
+    """Write a list of parameter dicts (or a :class:`ParamBatch`) to ``path``, as
+    :func:`save_augmentation_stream` writes a stream (the same options).
 
     Example:
         >>> import tempfile, os, dpa
@@ -315,10 +316,10 @@ def save_augmentation_chain(
         path,
         config,
         include_stats,
+        scheme=scheme,
         format=format,
         distributed_info=distributed_info,
         elastic_info=elastic_info,
-        scheme=scheme,
     )
 
 
@@ -366,7 +367,7 @@ def write_range(
     format: str | None = None,
     include_stats: bool = True,
     batch_size: int = 65536,
-    progress: Any = None,
+    progress: Callable[[int], object] | None = None,
     resumable: bool = False,
     resume: bool = False,
     workers: int = 1,

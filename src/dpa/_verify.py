@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,7 @@ def verify_augmentation_file(
     *,
     max_mismatches: int = 10,
     batch_size: int = 65536,
-    progress: Any = None,
+    progress: Callable[[int], object] | None = None,
     workers: int = 1,
     expected_ids: range | None = None,
 ) -> VerifyReport:

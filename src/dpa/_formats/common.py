@@ -1,5 +1,4 @@
-"""What the three formats share: names and suffixes, metadata, record checks, and
-the two interfaces each format implements (:class:`RecordSink`, :class:`FileFormat`).
+"""What the three formats share: names and suffixes, metadata, record checks.
 
 Example:
     >>> detect_format("out/params.ndjson")
@@ -15,28 +14,21 @@ import functools
 import math
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import IO, Any, NamedTuple, Protocol
+from typing import IO, Any
 
 from .._config import PARAM_NAMES, AugmentationConfig
 from .._errors import DPAFileError
-from .._keys import KeyScheme, PerRecordRankScheme, scheme_from_metadata
-from .._lifecycle import PendingFile
-from .._parambatch import ParamBatch
+from .._keys import KeyScheme, scheme_from_metadata
 
 __all__ = [
     "FORMATS",
     "FORMAT_VERSION",
     "READ_BLOCK",
-    "FileFormat",
-    "Header",
-    "OpenedFile",
+    "SUMMARY_KEYS",
     "PathLike",
-    "RecordSink",
-    "Resume",
     "brief",
     "check_metadata",
     "checked_records",
@@ -108,8 +100,9 @@ def new_metadata(
     """The metadata of a new file, its count still unknown (``None``).
 
     Example:
-        >>> new_metadata("jsonl", AugmentationConfig(), PerRecordRankScheme(1, 2))["format"]
-        'jsonl'
+        >>> from dpa._keys import ElasticScheme
+        >>> new_metadata("jsonl", AugmentationConfig(), ElasticScheme(1, 2))["elastic_info"]
+        {'key_version': 'dpa-elastic-v1', 'base_seed': 1, 'epoch': 2}
     """
     metadata: dict[str, Any] = {
         "version": package_version(),
@@ -214,101 +207,3 @@ def open_binary(path: Path) -> IO[bytes]:
         raise FileNotFoundError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise IsADirectoryError(f"{path}: is a folder, not a file") from None
-
-
-# --- the interfaces of a format ---------------------------------------------------
-
-
-class RecordSink(Protocol):
-    """What a writer calls on the sink of any format, in this order: :meth:`write`
-    any number of times, :meth:`finish` once, :meth:`close` always (also in place of
-    :meth:`finish` when the writer gives up)."""
-
-    def write(self, batch: ParamBatch) -> None:
-        """Append the records of ``batch``."""
-
-    def finish(self, count: int, statistics: dict[str, Any] | None) -> Path:
-        """Complete the file (the ``count`` records written, their ``statistics``)
-        and return where it lies, to be renamed into place."""
-        ...
-
-    def close(self) -> None:
-        """Let go of what the sink itself opened. Safe to call more than once."""
-
-
-@dataclass(frozen=True)
-class Resume:
-    """How a writer continues a partial output: ``check`` raises ValueError when its
-    metadata is not the writer's; ``take`` receives the records already there, in
-    blocks (a list of dicts or a :class:`ParamBatch`)."""
-
-    check: Callable[[dict[str, Any]], None]
-    take: Callable[[ParamBatch | list[dict[str, Any]]], None]
-
-
-class Header(NamedTuple):
-    """What a reader finds before the records: the checked metadata, the statistics
-    if they come first, the format's open handle, unknown summary keys."""
-
-    metadata: dict[str, Any]
-    statistics: dict[str, Any] | None = None
-    handle: Any = None
-    unknown_keys: tuple[str, ...] = ()
-
-
-@dataclass
-class OpenedFile:
-    """A parameter file opened for reading, as its format's reader sees it."""
-
-    path: Path
-    format: str
-    metadata: dict[str, Any]
-    statistics: dict[str, Any] | None = None
-    _parquet: Any = field(default=None, repr=False)
-    #: Keys the reader does not know where dpa's own keys go (the top level of a JSON
-    #: file, a JSON Lines end line, a Parquet summary): a damaged key, perhaps.
-    unknown_keys: list[str] = field(default_factory=list, init=False, repr=False)
-
-    @property
-    def num_samples(self) -> int | None:
-        """The count the file declares (``None`` when it declares none)."""
-        count = self.metadata.get("num_samples")
-        return count if isinstance(count, int) else None
-
-    @property
-    def scheme(self) -> KeyScheme:
-        """The key scheme the metadata declares (plain, rank-aware, elastic)."""
-        return scheme_from_metadata(self.metadata)
-
-    @property
-    def per_record_rank(self) -> bool:
-        """True when each record carries the rank that drew it (a merged
-        rank-aware file); its batches then have a ``rank`` column."""
-        return isinstance(self.scheme, PerRecordRankScheme)
-
-
-class FileFormat(Protocol):
-    """One format's sink and reader, as the writer and :class:`AugmentationFile` use
-    them."""
-
-    #: The format's name, one of :data:`FORMATS`.
-    name: str
-    #: Whether its output can be resumed, and whether the partial is a folder.
-    resumable: bool
-    partial_is_folder: bool
-
-    def open_sink(
-        self, pending: PendingFile, metadata: dict[str, Any], resume: Resume | None
-    ) -> tuple[RecordSink, int]:
-        """A sink writing ``pending`` with ``metadata``, and how many records it
-        already holds (with ``resume``, a resumable partial's; else 0)."""
-        ...
-
-    def read_header(self, path: Path) -> Header:
-        """The metadata (checked) and what else the file says before its records."""
-        ...
-
-    def read_batches(self, file: OpenedFile, batch_size: int) -> Iterator[ParamBatch]:
-        """The records of ``file`` as validated batches; fills in what the file says
-        after them (count, statistics, unknown keys)."""
-        ...

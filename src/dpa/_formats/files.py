@@ -20,7 +20,8 @@ from .._config import AugmentationConfig
 from .._errors import DPAFileError
 from .._parambatch import ParamBatch
 from .._validate import check_int, check_path
-from .common import FORMATS, READ_BLOCK, FileFormat, OpenedFile, PathLike, open_binary
+from .common import FORMATS, READ_BLOCK, PathLike, open_binary
+from .interface import FileFormat, OpenedFile
 from .json import JSON, JsonScanner
 from .jsonl import JSON_LINES
 from .parquet import PARQUET

@@ -25,10 +25,11 @@ from .._core import parse_decimal
 from .._errors import DPAFileError
 from .._lifecycle import PendingFile
 from .._parambatch import ParamBatch
-from .common import FileFormat, Header, OpenedFile, RecordSink, Resume, brief, check_metadata
+from .common import brief, check_metadata
+from .interface import FileFormat, Header, OpenedFile, RecordSink, Resume
 from .text import TextSink, open_text, record_batches
 
-__all__ = ["JSON", "JsonFormat", "JsonScanner", "JsonSink"]
+__all__ = ["JSON", "JsonScanner", "JsonSink", "open_sink", "read_batches", "read_header"]
 
 
 class JsonSink(TextSink):
@@ -160,50 +161,49 @@ class JsonScanner:
             return
 
 
-class JsonFormat:
-    """The JSON format's sink and reader (not resumable)."""
-
-    name = "json"
-    resumable = False
-    partial_is_folder = False
-
-    def open_sink(
-        self, pending: PendingFile, metadata: dict[str, Any], resume: Resume | None
-    ) -> tuple[RecordSink, int]:
-        return JsonSink(pending.open(), pending.path, metadata), 0
-
-    def read_header(self, path: Path) -> Header:
-        # Our files (and v0.2's) put metadata first; otherwise no metadata is read.
-        metadata: Any = {}
-        with open_text(path) as handle:
-            scanner = JsonScanner(handle, path)
-            scanner.expect("{")
-            if scanner.peek() == '"' and scanner.value() == "metadata":
-                scanner.expect(":")
-                metadata = scanner.value()
-        return Header(check_metadata(path, metadata))
-
-    def read_batches(self, file: OpenedFile, batch_size: int) -> Iterator[ParamBatch]:
-        return record_batches(file, self._records(file), batch_size)
-
-    def _records(self, file: OpenedFile) -> Iterator[Any]:
-        with open_text(file.path) as handle:
-            scanner = JsonScanner(handle, file.path)
-            scanner.expect("{")
-            seen_records = False
-            for key, value in scanner.items("augmentations"):
-                if key == "augmentations":
-                    seen_records = True
-                    yield from value
-                elif key == "statistics":
-                    file.statistics = value
-                elif key != "metadata":
-                    file.unknown_keys.append(brief(key))
-            if not seen_records:
-                raise DPAFileError(file.path, "no 'augmentations' in the file")
-            if scanner.peek_end():
-                raise DPAFileError(file.path, "malformed JSON: data after the end of the document")
+def open_sink(
+    pending: PendingFile, metadata: dict[str, Any], resume: Resume | None
+) -> tuple[RecordSink, int]:
+    """A :class:`JsonSink` writing ``pending`` (never resumed: JSON is not resumable)."""
+    return JsonSink(pending.open(), pending.path, metadata), 0
 
 
-#: The JSON format.
-JSON: FileFormat = JsonFormat()
+def read_header(path: Path) -> Header:
+    """The metadata of a JSON file: its first key's value (none in other files)."""
+    # Our files (and v0.2's) put metadata first; otherwise no metadata is read.
+    metadata: Any = {}
+    with open_text(path) as handle:
+        scanner = JsonScanner(handle, path)
+        scanner.expect("{")
+        if scanner.peek() == '"' and scanner.value() == "metadata":
+            scanner.expect(":")
+            metadata = scanner.value()
+    return Header(check_metadata(path, metadata))
+
+
+def read_batches(file: OpenedFile, batch_size: int) -> Iterator[ParamBatch]:
+    """The records of ``augmentations``; ``statistics`` and unknown keys noted."""
+    return record_batches(file, _records(file), batch_size)
+
+
+def _records(file: OpenedFile) -> Iterator[Any]:
+    with open_text(file.path) as handle:
+        scanner = JsonScanner(handle, file.path)
+        scanner.expect("{")
+        seen_records = False
+        for key, value in scanner.items("augmentations"):
+            if key == "augmentations":
+                seen_records = True
+                yield from value
+            elif key == "statistics":
+                file.statistics = value
+            elif key != "metadata":
+                file.unknown_keys.append(brief(key))
+        if not seen_records:
+            raise DPAFileError(file.path, "no 'augmentations' in the file")
+        if scanner.peek_end():
+            raise DPAFileError(file.path, "malformed JSON: data after the end of the document")
+
+
+#: The JSON format (not resumable).
+JSON = FileFormat("json", open_sink, read_header, read_batches)

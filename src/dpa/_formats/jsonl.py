@@ -3,7 +3,7 @@
 ``{"metadata": {...}}`` first (the count written in place at the end), then the
 records, then ``{"end": {"num_samples": N, "statistics": {...}}}``, which marks the
 file complete. Being a file of whole lines, it can be resumed: a partial output
-keeps its whole lines, and :meth:`JsonLinesFormat.open_sink` continues after the
+keeps its whole lines, and :func:`open_sink` continues after the
 last good one.
 
 Example:
@@ -22,20 +22,11 @@ from .._core import parse_decimal
 from .._errors import DPAFileError
 from .._lifecycle import PendingFile
 from .._parambatch import ParamBatch
-from .common import (
-    READ_BLOCK,
-    SUMMARY_KEYS,
-    FileFormat,
-    Header,
-    OpenedFile,
-    RecordSink,
-    Resume,
-    brief,
-    check_metadata,
-)
+from .common import READ_BLOCK, SUMMARY_KEYS, brief, check_metadata
+from .interface import FileFormat, Header, OpenedFile, RecordSink, Resume
 from .text import TextSink, open_text, parse_record_line, record_batches
 
-__all__ = ["JSON_LINES", "JsonLinesFormat", "JsonLinesSink"]
+__all__ = ["JSON_LINES", "JsonLinesSink", "open_sink", "read_batches", "read_header"]
 
 
 class JsonLinesSink(TextSink):
@@ -93,12 +84,7 @@ def _continue(
         found = json.loads(header)["metadata"]
     except (ValueError, KeyError, TypeError):
         found = None
-    if not isinstance(found, dict):
-        raise ValueError(
-            f"{path}: the interrupted output has no readable header; "
-            "run without resuming to start over"
-        )
-    resume.check(found)
+    resume.check_header(path, found)
     good_end = handle.tell()
     expected = metadata.get("start_id", 0)
     count = 0
@@ -122,58 +108,59 @@ def _continue(
     return JsonLinesSink.reopen(handle, path, header, count), count
 
 
-class JsonLinesFormat:
-    """The JSON Lines format's sink and reader (resumable; the partial is a file)."""
+def open_sink(
+    pending: PendingFile, metadata: dict[str, Any], resume: Resume | None
+) -> tuple[RecordSink, int]:
+    """A :class:`JsonLinesSink` writing ``pending``; a resumable one continued after
+    its last good record with ``resume``, else started over."""
+    handle = pending.open()
+    if not pending.resumable:
+        return JsonLinesSink(handle, pending.path, metadata), 0
+    continued = _continue(handle, pending.path, metadata, resume) if resume else None
+    if continued is not None:
+        return continued
+    handle.seek(0)
+    handle.truncate()
+    return JsonLinesSink(handle, pending.path, metadata, flush=True), 0
 
-    name = "jsonl"
-    resumable = True
-    partial_is_folder = False
 
-    def open_sink(
-        self, pending: PendingFile, metadata: dict[str, Any], resume: Resume | None
-    ) -> tuple[RecordSink, int]:
-        handle = pending.open()
-        if not pending.resumable:
-            return JsonLinesSink(handle, pending.path, metadata), 0
-        continued = _continue(handle, pending.path, metadata, resume) if resume else None
-        if continued is not None:
-            return continued
-        handle.seek(0)
-        handle.truncate()
-        return JsonLinesSink(handle, pending.path, metadata, flush=True), 0
+def read_header(path: Path) -> Header:
+    """The metadata of a JSON Lines file: its first line's."""
+    with open_text(path) as handle:
+        try:
+            metadata = json.loads(handle.readline())["metadata"]
+        except (ValueError, KeyError, TypeError):
+            raise DPAFileError(path, "malformed metadata line") from None
+    return Header(check_metadata(path, metadata))
 
-    def read_header(self, path: Path) -> Header:
-        with open_text(path) as handle:
+
+def read_batches(file: OpenedFile, batch_size: int) -> Iterator[ParamBatch]:
+    """The records, one a line, up to the end line (whose count and statistics are
+    taken: a file without one is truncated)."""
+    return record_batches(file, _records(file), batch_size)
+
+
+def _records(file: OpenedFile) -> Iterator[Any]:
+    with open_text(file.path) as handle:
+        handle.readline()  # the metadata line, already read
+        line_number = 1
+        for line in handle:
+            line_number += 1
+            if not line.endswith("\n"):
+                raise DPAFileError(file.path, f"truncated: line {line_number} is incomplete")
             try:
-                metadata = json.loads(handle.readline())["metadata"]
-            except (ValueError, KeyError, TypeError):
-                raise DPAFileError(path, "malformed metadata line") from None
-        return Header(check_metadata(path, metadata))
-
-    def read_batches(self, file: OpenedFile, batch_size: int) -> Iterator[ParamBatch]:
-        return record_batches(file, self._records(file), batch_size)
-
-    def _records(self, file: OpenedFile) -> Iterator[Any]:
-        with open_text(file.path) as handle:
-            handle.readline()  # the metadata line, already read
-            line_number = 1
-            for line in handle:
-                line_number += 1
-                if not line.endswith("\n"):
-                    raise DPAFileError(file.path, f"truncated: line {line_number} is incomplete")
-                try:
-                    item = json.loads(line, parse_int=parse_decimal)
-                except ValueError as exc:
-                    raise DPAFileError(
-                        file.path, f"line {line_number}: malformed JSON: {exc}"
-                    ) from None
-                if isinstance(item, dict) and set(item) == {"end"}:
-                    _read_end(file, item["end"], line_number)
-                    if handle.readline():
-                        raise DPAFileError(file.path, f"data after the end line {line_number}")
-                    return
-                yield item
-            raise DPAFileError(file.path, "truncated: no end line (the writer did not finish)")
+                item = json.loads(line, parse_int=parse_decimal)
+            except ValueError as exc:
+                raise DPAFileError(
+                    file.path, f"line {line_number}: malformed JSON: {exc}"
+                ) from None
+            if isinstance(item, dict) and set(item) == {"end"}:
+                _read_end(file, item["end"], line_number)
+                if handle.readline():
+                    raise DPAFileError(file.path, f"data after the end line {line_number}")
+                return
+            yield item
+        raise DPAFileError(file.path, "truncated: no end line (the writer did not finish)")
 
 
 def _read_end(file: OpenedFile, end: Any, line_number: int) -> None:
@@ -187,5 +174,5 @@ def _read_end(file: OpenedFile, end: Any, line_number: int) -> None:
     file.unknown_keys.extend(sorted(brief(key) for key in set(end) - SUMMARY_KEYS))
 
 
-#: The JSON Lines format.
-JSON_LINES: FileFormat = JsonLinesFormat()
+#: The JSON Lines format (resumable; the partial output is a file).
+JSON_LINES = FileFormat("jsonl", open_sink, read_header, read_batches, resumable=True)

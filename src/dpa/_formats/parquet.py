@@ -29,19 +29,19 @@ from .._errors import DPAFileError
 from .._keys import PerRecordRankScheme, scheme_from_metadata
 from .._lifecycle import PendingFile, write_atomic
 from .._parambatch import ParamBatch, _id_array
-from .common import (
-    SUMMARY_KEYS,
-    FileFormat,
-    Header,
-    OpenedFile,
-    RecordSink,
-    Resume,
-    brief,
-    check_metadata,
-    count_problem,
-)
+from .common import SUMMARY_KEYS, brief, check_metadata, count_problem
+from .interface import FileFormat, Header, OpenedFile, RecordSink, Resume
 
-__all__ = ["PARQUET", "PARQUET_OPTIONS", "ParquetFormat", "ParquetPartsSink", "ParquetSink"]
+__all__ = [
+    "PARQUET",
+    "PARQUET_OPTIONS",
+    "ParquetPartsSink",
+    "ParquetSink",
+    "arrow_to_batch",
+    "open_sink",
+    "read_batches",
+    "read_header",
+]
 
 _ROW_GROUP = 1 << 20  # rows per Parquet row group at most
 #: How dpa writes Parquet: no dictionaries (every value is distinct, so building
@@ -152,12 +152,7 @@ class ParquetPartsSink:
             found = json.loads(header.read_bytes())
         except (OSError, ValueError):
             found = None
-        if not isinstance(found, dict):
-            raise ValueError(
-                f"{self.folder}: the interrupted output has no readable header; "
-                "run without resuming to start over"
-            )
-        resume.check(found)
+        resume.check_header(self.folder, found)
         import pyarrow.parquet as pq
 
         count, expected = 0, self.metadata.get("start_id", 0)
@@ -299,73 +294,75 @@ def _id_column(path: Path, column: Any) -> np.ndarray:
     raise DPAFileError(path, f"column 'sample_id' has type {column.type}")
 
 
-class ParquetFormat:
-    """The Parquet format's sink and reader (resumable; the partial is a folder)."""
-
-    name = "parquet"
-    resumable = True
-    partial_is_folder = True
-
-    def open_sink(
-        self, pending: PendingFile, metadata: dict[str, Any], resume: Resume | None
-    ) -> tuple[RecordSink, int]:
-        if not pending.resumable:
-            return ParquetSink(pending.path, metadata), 0
-        parts = ParquetPartsSink(pending.path, metadata, pending.scratch)
-        if resume is not None:
-            return parts, parts.resume(resume)
-        parts.start_over()
-        return parts, 0
-
-    def read_header(self, path: Path) -> Header:
-        try:
-            import pyarrow.parquet as pq
-        except ImportError as exc:  # pragma: no cover
-            raise ImportError("reading Parquet needs pyarrow: pip install 'dpa[parquet]'") from exc
-        try:
-            parquet = pq.ParquetFile(path, pre_buffer=False)  # read row group by row group
-        except Exception as exc:
-            raise DPAFileError(path, f"not a readable Parquet file (truncated?): {exc}") from None
-        raw = parquet.metadata.metadata or {}
-        try:
-            metadata = json.loads(raw[b"dpa.metadata"]) if b"dpa.metadata" in raw else {}
-            summary = json.loads(raw[b"dpa.summary"]) if b"dpa.summary" in raw else {}
-        except ValueError:
-            raise DPAFileError(path, "malformed dpa metadata in the Parquet file") from None
-        if not isinstance(summary, dict):
-            raise DPAFileError(path, "malformed dpa summary in the Parquet file")
-        metadata = check_metadata(path, metadata)
-        if b"dpa.metadata" in raw and "num_samples" not in summary:
-            raise DPAFileError(path, "incomplete: the writer did not finish (no dpa.summary)")
-        if "num_samples" in summary:
-            metadata["num_samples"] = summary["num_samples"]
-        metadata = check_metadata(path, metadata)
-        names = parquet.schema_arrow.names
-        for name in (*PARAM_NAMES, "hash", *(["rank"] if _ranked(metadata) else [])):
-            if name not in names:
-                raise DPAFileError(path, f"missing column {name!r}")
-        declared = metadata.get("num_samples")
-        if declared is not None and parquet.metadata.num_rows != declared:
-            raise DPAFileError(path, count_problem(declared, parquet.metadata.num_rows))
-        unknown = tuple(sorted(brief(key) for key in set(summary) - SUMMARY_KEYS))
-        return Header(metadata, summary.get("statistics"), parquet, unknown)
-
-    def read_batches(self, file: OpenedFile, batch_size: int) -> Iterator[ParamBatch]:
-        position = 0
-        ranked = file.per_record_rank
-        try:
-            for record_batch in file._parquet.iter_batches(batch_size=min(batch_size, 1 << 30)):
-                batch = arrow_to_batch(file.path, record_batch, position, rank=ranked)
-                position += len(batch)
-                yield batch
-        except DPAFileError:
-            raise
-        except Exception as exc:  # pyarrow raises OSError / ArrowInvalid for damaged data
-            raise DPAFileError(file.path, f"damaged Parquet data: {exc}") from None
-        declared = file.num_samples
-        if declared is not None and declared != position:
-            raise DPAFileError(file.path, count_problem(declared, position))
+def open_sink(
+    pending: PendingFile, metadata: dict[str, Any], resume: Resume | None
+) -> tuple[RecordSink, int]:
+    """A :class:`ParquetSink` writing ``pending``; a resumable one is a
+    :class:`ParquetPartsSink`, continued with ``resume``, else started over."""
+    if not pending.resumable:
+        return ParquetSink(pending.path, metadata), 0
+    parts = ParquetPartsSink(pending.path, metadata, pending.scratch)
+    if resume is not None:
+        return parts, parts.resume(resume)
+    parts.start_over()
+    return parts, 0
 
 
-#: The Parquet format.
-PARQUET: FileFormat = ParquetFormat()
+def read_header(path: Path) -> Header:
+    """Everything but the rows: the metadata, the summary (count, statistics), the
+    columns there must be; the ParquetFile stays open as the handle."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("reading Parquet needs pyarrow: pip install 'dpa[parquet]'") from exc
+    try:
+        parquet = pq.ParquetFile(path, pre_buffer=False)  # read row group by row group
+    except Exception as exc:
+        raise DPAFileError(path, f"not a readable Parquet file (truncated?): {exc}") from None
+    raw = parquet.metadata.metadata or {}
+    try:
+        metadata = json.loads(raw[b"dpa.metadata"]) if b"dpa.metadata" in raw else {}
+        summary = json.loads(raw[b"dpa.summary"]) if b"dpa.summary" in raw else {}
+    except ValueError:
+        raise DPAFileError(path, "malformed dpa metadata in the Parquet file") from None
+    if not isinstance(summary, dict):
+        raise DPAFileError(path, "malformed dpa summary in the Parquet file")
+    metadata = check_metadata(path, metadata)
+    if b"dpa.metadata" in raw and "num_samples" not in summary:
+        raise DPAFileError(path, "incomplete: the writer did not finish (no dpa.summary)")
+    if "num_samples" in summary:
+        metadata["num_samples"] = summary["num_samples"]
+    metadata = check_metadata(path, metadata)
+    names = parquet.schema_arrow.names
+    for name in (*PARAM_NAMES, "hash", *(["rank"] if _ranked(metadata) else [])):
+        if name not in names:
+            raise DPAFileError(path, f"missing column {name!r}")
+    declared = metadata.get("num_samples")
+    if declared is not None and parquet.metadata.num_rows != declared:
+        raise DPAFileError(path, count_problem(declared, parquet.metadata.num_rows))
+    unknown = tuple(sorted(brief(key) for key in set(summary) - SUMMARY_KEYS))
+    return Header(metadata, summary.get("statistics"), parquet, unknown)
+
+
+def read_batches(file: OpenedFile, batch_size: int) -> Iterator[ParamBatch]:
+    """The rows, row group by row group, each batch's columns checked whole."""
+    position = 0
+    ranked = file.per_record_rank
+    try:
+        for record_batch in file._parquet.iter_batches(batch_size=min(batch_size, 1 << 30)):
+            batch = arrow_to_batch(file.path, record_batch, position, rank=ranked)
+            position += len(batch)
+            yield batch
+    except DPAFileError:
+        raise
+    except Exception as exc:  # pyarrow raises OSError / ArrowInvalid for damaged data
+        raise DPAFileError(file.path, f"damaged Parquet data: {exc}") from None
+    declared = file.num_samples
+    if declared is not None and declared != position:
+        raise DPAFileError(file.path, count_problem(declared, position))
+
+
+#: The Parquet format (resumable; the partial output is a folder of parts).
+PARQUET = FileFormat(
+    "parquet", open_sink, read_header, read_batches, resumable=True, partial_is_folder=True
+)

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,8 @@ from .._config import PARAM_NAMES
 from .._core import decimal, parse_decimal
 from .._errors import DPAFileError
 from .._parambatch import ParamBatch
-from .common import OpenedFile, count_problem, record_problem
+from .common import count_problem, open_binary, record_problem
+from .interface import OpenedFile
 
 __all__ = ["TextSink", "open_text", "parse_record_line", "record_batches", "record_lines"]
 
@@ -121,12 +123,7 @@ def open_text(path: Path) -> IO[str]:
     Bytes that are not UTF-8 become U+FFFD and then fail validation by name, rather
     than escaping as a UnicodeDecodeError.
     """
-    try:
-        return open(path, encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise IsADirectoryError(f"{path}: is a folder, not a file") from None
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace")
 
 
 def record_batches(
