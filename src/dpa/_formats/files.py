@@ -12,16 +12,17 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .._config import AugmentationConfig
 from .._errors import DPAFileError
+from .._keys import KeyScheme, PerRecordRankScheme, scheme_from_metadata
 from .._parambatch import ParamBatch
 from .._validate import check_int, check_path
 from .common import FORMATS, READ_BLOCK, PathLike, open_binary
-from .interface import FileFormat, OpenedFile
+from .interface import FileFormat
 from .json import JSON, JsonScanner
 from .jsonl import JSON_LINES
 from .parquet import PARQUET
@@ -67,7 +68,7 @@ def sniff_format(path: Path) -> str:
 
 
 @dataclass
-class AugmentationFile(OpenedFile):
+class AugmentationFile:
     """A parameter file opened for reading: its format and metadata, and its
     records as columnar batches (read incrementally).
 
@@ -80,6 +81,15 @@ class AugmentationFile(OpenedFile):
         ('jsonl', 3, 10)
     """
 
+    path: Path
+    format: str
+    metadata: dict[str, Any]
+    statistics: dict[str, Any] | None = None
+    _parquet: Any = field(default=None, repr=False)
+    #: Keys the reader does not know where dpa's own keys go (the top level of a JSON
+    #: file, a JSON Lines end line, a Parquet summary): a damaged key, perhaps.
+    unknown_keys: list[str] = field(default_factory=list, init=False, repr=False)
+
     def __post_init__(self) -> None:
         self.path = check_path(self.path)
         if self.format not in FORMATS:
@@ -91,6 +101,23 @@ class AugmentationFile(OpenedFile):
                 "a parquet AugmentationFile reads through its ParquetFile: open it "
                 "with read_augmentation_file"
             )
+
+    @property
+    def num_samples(self) -> int | None:
+        """The count the file declares (``None`` when it declares none)."""
+        count = self.metadata.get("num_samples")
+        return count if isinstance(count, int) else None
+
+    @property
+    def per_record_rank(self) -> bool:
+        """True when each record carries the rank that drew it (a merged
+        rank-aware file); its batches then have a ``rank`` column."""
+        return isinstance(self.scheme, PerRecordRankScheme)
+
+    @property
+    def scheme(self) -> KeyScheme:
+        """The key scheme the metadata declares (plain, rank-aware, elastic)."""
+        return scheme_from_metadata(self.metadata)
 
     @property
     def config(self) -> AugmentationConfig | None:

@@ -12,11 +12,10 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from .._keys import KeyScheme, PerRecordRankScheme, scheme_from_metadata
 from .._lifecycle import PendingFile
 from .._parambatch import ParamBatch
 
@@ -70,35 +69,27 @@ class Header(NamedTuple):
     unknown_keys: tuple[str, ...] = ()
 
 
-@dataclass
-class OpenedFile:
-    """A parameter file opened for reading, as its format's reader sees it."""
+class OpenedFile(Protocol):
+    """A file as its format's reader sees it (an
+    :class:`~dpa._formats.files.AugmentationFile`): where it is, what its header
+    said, and what the reader fills in from after the records (the count in
+    ``metadata``, ``statistics``, ``unknown_keys``)."""
 
     path: Path
-    format: str
     metadata: dict[str, Any]
-    statistics: dict[str, Any] | None = None
-    _parquet: Any = field(default=None, repr=False)
-    #: Keys the reader does not know where dpa's own keys go (the top level of a JSON
-    #: file, a JSON Lines end line, a Parquet summary): a damaged key, perhaps.
-    unknown_keys: list[str] = field(default_factory=list, init=False, repr=False)
+    statistics: dict[str, Any] | None
+    unknown_keys: list[str]
+    #: The format's open handle (a pyarrow ParquetFile; None for text formats).
+    _parquet: Any
 
     @property
     def num_samples(self) -> int | None:
         """The count the file declares (``None`` when it declares none)."""
-        count = self.metadata.get("num_samples")
-        return count if isinstance(count, int) else None
-
-    @property
-    def scheme(self) -> KeyScheme:
-        """The key scheme the metadata declares (plain, rank-aware, elastic)."""
-        return scheme_from_metadata(self.metadata)
 
     @property
     def per_record_rank(self) -> bool:
-        """True when each record carries the rank that drew it (a merged
-        rank-aware file); its batches then have a ``rank`` column."""
-        return isinstance(self.scheme, PerRecordRankScheme)
+        """True when each record carries the rank that drew it."""
+        ...
 
 
 @dataclass(frozen=True)
