@@ -23,12 +23,13 @@ A record is ``{"sample_id", "rotation", "brightness", "noise", "scale", "contras
 "hash"}``. Readers validate as they go and raise :class:`DPAFileError` naming the
 file and the problem.
 
-Each format is a module (:mod:`.json`, :mod:`.jsonl`, :mod:`.parquet`) holding its
-sink, the writer's side (:class:`~dpa._formats.common.RecordSink`), and its reader
-(:class:`~dpa._formats.common.FileFormat`); :mod:`.common` holds what they share,
-:mod:`.files` the opening of a file of any format. File lifecycles (temporary
-files, renames, resuming) live in :mod:`dpa._lifecycle`, the writer in
-:mod:`dpa._io`.
+Each format is a module (``json``, ``jsonl``, ``parquet``) holding its sink, the
+writer's side (a :class:`~dpa._formats.interface.RecordSink`), and its reader, both
+under one :class:`~dpa._formats.interface.FileFormat`; ``text`` holds what the two
+text formats share, ``common`` what all three share (detection, metadata, record
+checks), ``files`` the opening of a file of any format. File lifecycles (temporary
+files, renames, the resumable partial and its lock) live in :mod:`dpa._lifecycle`,
+the writer in :mod:`dpa._io`.
 """
 
 from .._errors import DPAFileError as DPAFileError
