@@ -33,8 +33,10 @@ import pytest
 import dpa
 from dpa import AugmentationWriter, generate_batch
 from dpa._cli import main
-from dpa._formats import _ParquetSink, _TextSink
-from dpa._io import _PartsSink, partial_path, write_range
+from dpa._formats.json import JsonSink
+from dpa._formats.jsonl import JsonLinesSink
+from dpa._formats.parquet import ParquetPartsSink, ParquetSink
+from dpa._io import partial_path, write_range
 from dpa._shards import MANIFEST_NAME
 
 DPA = [sys.executable, "-m", "dpa"]
@@ -51,7 +53,7 @@ HANG = 300  # seconds: only a hung child takes this long
 #: output into place: argv[1] is that output, argv[2] a file it creates when held.
 HELD_AT_RENAME = """
 import os, sys, time
-import dpa._io
+import dpa._lifecycle
 from dpa._cli import main
 
 held, marker = os.path.abspath(sys.argv[1]), sys.argv[2]
@@ -67,7 +69,7 @@ class HeldOS:
                 time.sleep(3600)
         os.replace(src, dst)
 
-dpa._io.os = HeldOS()
+dpa._lifecycle.os = HeldOS()
 sys.exit(main(sys.argv[3:]))
 """
 
@@ -397,8 +399,8 @@ def test_the_writer_on_a_full_disk(
         target, format=fmt, resumable=resumable, extra_metadata={"start_id": 0}
     )
     sink = type(writer._sink)
-    assert sink is {"json": _TextSink, "jsonl": _TextSink, "parquet": _ParquetSink}[fmt] or (
-        sink is _PartsSink and resumable
+    assert sink is {"json": JsonSink, "jsonl": JsonLinesSink, "parquet": ParquetSink}[fmt] or (
+        sink is ParquetPartsSink and resumable
     )
     if where == "write":
         monkeypatch.setattr(sink, "write", fail_third_write(sink.write))

@@ -1,6 +1,7 @@
-"""Reading parameter files (dpa._formats): format detection, v0.2 compatibility,
-Parquet id columns, and rejection of every kind of damaged file with a
-DPAFileError that names the file and the problem."""
+"""Reading parameter files of any format (dpa._formats: common, files): format
+detection, missing and damaged files, record and metadata checks, truncation, v0.2
+compatibility; each rejection a DPAFileError that names the file and the problem.
+(What belongs to one format: test_formats_json.py, _jsonl.py, _parquet.py.)"""
 
 from __future__ import annotations
 
@@ -9,13 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from dpa import (
     AugmentationConfig,
-    AugmentationWriter,
     DPAFileError,
     compute_statistics,
     generate_augmentation_chain,
@@ -26,56 +24,15 @@ from dpa import (
     save_augmentation_chain,
 )
 from dpa._formats import FORMATS, detect_format
-
-N = 40
-
-
-def canon(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Records with floats as float.hex(), so == compares bits."""
-    return [{k: v.hex() if isinstance(v, float) else v for k, v in r.items()} for r in records]
-
-
-def with_positions(records: list[dict[str, Any]], start: int = 0) -> list[dict[str, Any]]:
-    return [dict(r, sample_id=start + i) for i, r in enumerate(records)]
-
-
-def write_file(folder: Path, fmt: str, n: int = N, **kwargs: Any) -> Path:
-    path = folder / f"params.{fmt}"
-    save_augmentation_chain(generate_batch(range(n)), path, **kwargs)
-    return path
-
-
-def load_all(path: Path) -> list[dict[str, Any]]:
-    """Read through both public readers; both must agree."""
-    records = load_augmentation_chain(path)
-    chunks = list(load_augmentation_stream(path, chunk_size=7))
-    assert [r for chunk in chunks for r in chunk] == records
-    return records
-
-
-def assert_rejected(path: Path, *fragments: str) -> DPAFileError:
-    with pytest.raises(DPAFileError) as info:
-        load_all(path)
-    error = info.value
-    assert error.path == str(path)
-    assert str(path) in str(error)
-    for fragment in fragments:
-        assert fragment in error.problem, error.problem
-    return error
-
-
-def parquet_kv(path: Path) -> dict[bytes, bytes]:
-    raw = pq.ParquetFile(path).metadata.metadata
-    return {k: v for k, v in raw.items() if k != b"ARROW:schema"}
-
-
-def rewrite_parquet(source: Path, target: Path, table: pa.Table, keep_dpa: bool = True) -> Path:
-    """Write ``table`` to ``target`` with (or without) the dpa key-value metadata of
-    ``source``."""
-    metadata = parquet_kv(source) if keep_dpa else None
-    pq.write_table(table.replace_schema_metadata(metadata), target)
-    return target
-
+from file_checks import (
+    N,
+    assert_rejected,
+    canon,
+    load_all,
+    text_file,
+    with_positions,
+    write_file,
+)
 
 # --- format detection -----------------------------------------------------------------
 
@@ -166,13 +123,6 @@ def test_garbage(tmp_path: Path, content: bytes) -> None:
     assert_rejected(path)
 
 
-@pytest.mark.parametrize("content", ["[1, 2, 3]", "42", '"text"', "null"])
-def test_json_that_is_not_an_object(tmp_path: Path, content: str) -> None:
-    path = tmp_path / "x.json"
-    path.write_text(content)
-    assert_rejected(path)
-
-
 def test_fake_parquet_magic(tmp_path: Path) -> None:
     path = tmp_path / "x.parquet"
     path.write_bytes(b"PAR1" + b"\x00" * 100 + b"PAR1")
@@ -239,31 +189,7 @@ def test_every_truncation_raises_dpa_file_error(
         path.unlink()
 
 
-def test_truncated_json_across_read_blocks(tmp_path: Path) -> None:
-    """A JSON file over the reader's 1 MiB block, cut in the second block."""
-    batch = generate_batch(range(200))
-    big = type(batch).concat([batch] * 25)  # 5000 records, ids repeat; ~1.3 MB
-    path = tmp_path / "big.json"
-    save_augmentation_chain(big, path)
-    data = path.read_bytes()
-    assert len(data) > 1 << 20
-    assert len(load_all(path)) == 5000
-    for cut in [(1 << 20) - 1, 1 << 20, (1 << 20) + 77, len(data) - 300]:
-        path.write_bytes(data[:cut])
-        assert_rejected(path)
-
-
 # --- records with wrong types ---------------------------------------------------------
-
-
-def _text_file(path: Path, fmt: str, records: list[Any], metadata: dict[str, Any]) -> Path:
-    if fmt == "json":
-        path.write_text(json.dumps({"metadata": metadata, "augmentations": records}))
-    else:
-        lines = [json.dumps({"metadata": metadata})] + [json.dumps(r) for r in records]
-        lines.append(json.dumps({"end": {"num_samples": len(records)}}))
-        path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def _edit(field: str, value: Any) -> Any:
@@ -302,7 +228,7 @@ def test_record_with_wrong_type(tmp_path: Path, fmt: str, case: str) -> None:
     change, fragment = _BAD_RECORDS[case]
     records = generate_batch(range(5)).to_dicts()
     records[3] = change(records[3])
-    path = _text_file(tmp_path / f"bad.{fmt}", fmt, records, {"num_samples": 5})
+    path = text_file(tmp_path / f"bad.{fmt}", fmt, records, {"num_samples": 5})
     error = assert_rejected(path, "record 3", fragment)
     assert "record 3" in str(error)
 
@@ -311,7 +237,7 @@ def test_record_with_wrong_type(tmp_path: Path, fmt: str, case: str) -> None:
 def test_non_finite_value(tmp_path: Path, fmt: str) -> None:
     records = generate_batch(range(3)).to_dicts()
     records[1]["scale"] = float("inf")  # json.dumps writes Infinity, json.loads reads it
-    path = _text_file(tmp_path / f"bad.{fmt}", fmt, records, {})
+    path = text_file(tmp_path / f"bad.{fmt}", fmt, records, {})
     assert_rejected(path, "record 1", "'scale'", "finite")
 
 
@@ -349,270 +275,12 @@ def test_num_samples_disagrees_with_records(tmp_path: Path, fmt: str, declared: 
 )
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
 def test_bad_metadata(tmp_path: Path, fmt: str, metadata: Any, fragment: str) -> None:
-    path = _text_file(tmp_path / f"bad.{fmt}", fmt, generate_batch(range(2)).to_dicts(), {})
+    path = text_file(tmp_path / f"bad.{fmt}", fmt, generate_batch(range(2)).to_dicts(), {})
     text = path.read_text().replace('{"metadata": {}', '{"metadata": ' + json.dumps(metadata), 1)
     path.write_text(text)
     with pytest.raises(DPAFileError, match=fragment) as info:
         read_augmentation_file(path)  # metadata problems show at open
     assert info.value.path == str(path)
-
-
-def test_json_structure_problems(tmp_path: Path) -> None:
-    records = generate_batch(range(2)).to_dicts()
-    cases = {
-        "no-records.json": ({"metadata": {}}, "no 'augmentations'"),
-        "empty-object.json": ({}, "no 'augmentations'"),
-        "records-object.json": ({"metadata": {}, "augmentations": {}}, "expected '['"),
-    }
-    for name, (document, fragment) in cases.items():
-        path = tmp_path / name
-        path.write_text(json.dumps(document))
-        assert_rejected(path, fragment)
-    path = tmp_path / "trailing.json"
-    path.write_text(json.dumps({"metadata": {}, "augmentations": records}) + "\n{}\n")
-    assert_rejected(path, "after the end")
-    path = tmp_path / "missing-comma.json"
-    path.write_text(json.dumps({"metadata": {}, "augmentations": records}).replace("}, {", "} {"))
-    assert_rejected(path, "malformed")
-
-
-def test_json_without_metadata_loads_with_positions(tmp_path: Path) -> None:
-    records = generate_augmentation_chain(4)
-    path = tmp_path / "bare.json"
-    path.write_text(json.dumps({"augmentations": records}))
-    file = read_augmentation_file(path)
-    assert (file.num_samples, file.config) == (None, None)
-    assert canon(load_all(path)) == canon(with_positions(records))
-
-
-# --- JSON Lines structure -------------------------------------------------------------
-
-
-def _jsonl_lines(tmp_path: Path) -> list[str]:
-    return write_file(tmp_path, "jsonl", n=5).read_text().splitlines(keepends=True)
-
-
-def test_jsonl_without_end_line(tmp_path: Path) -> None:
-    lines = _jsonl_lines(tmp_path)
-    path = tmp_path / "noend.jsonl"
-    path.write_text("".join(lines[:-1]))
-    assert_rejected(path, "no end line")
-
-
-@pytest.mark.parametrize("extra", ["record", "blank", "end"])
-def test_jsonl_data_after_end_line(tmp_path: Path, extra: str) -> None:
-    lines = _jsonl_lines(tmp_path)
-    tail = {"record": lines[1], "blank": "\n", "end": lines[-1]}[extra]
-    path = tmp_path / "after.jsonl"
-    path.write_text("".join(lines) + tail)
-    assert_rejected(path, "after the end line")
-
-
-def test_jsonl_end_line_disagrees_with_header(tmp_path: Path) -> None:
-    lines = _jsonl_lines(tmp_path)
-    end = json.loads(lines[-1])
-    end["end"]["num_samples"] = 4
-    path = tmp_path / "end.jsonl"
-    path.write_text("".join(lines[:-1]) + json.dumps(end) + "\n")
-    assert_rejected(path, "disagree")
-
-
-@pytest.mark.parametrize("end", ['{"end": 5}', '{"end": {"num_samples": "5"}}', '{"end": {}}'])
-def test_jsonl_malformed_end_line(tmp_path: Path, end: str) -> None:
-    lines = _jsonl_lines(tmp_path)
-    path = tmp_path / "end.jsonl"
-    path.write_text("".join(lines[:-1]) + end + "\n")
-    assert_rejected(path, "malformed end line")
-
-
-def test_jsonl_blank_or_broken_line_inside(tmp_path: Path) -> None:
-    lines = _jsonl_lines(tmp_path)
-    path = tmp_path / "blank.jsonl"
-    path.write_text("".join(lines[:3]) + "\n" + "".join(lines[3:]))
-    assert_rejected(path, "line 4", "malformed JSON")
-    path.write_text("".join(lines[:3]) + lines[3][:40] + "\n" + "".join(lines[4:]))
-    assert_rejected(path, "line 4")
-
-
-def test_jsonl_with_a_long_header_line(tmp_path: Path) -> None:
-    path = tmp_path / "long.jsonl"
-    with AugmentationWriter(path, extra_metadata={"note": "x" * 5000}) as writer:
-        writer.write(generate_batch(range(3)))
-    assert read_augmentation_file(path).format == "jsonl"
-    assert len(load_all(path)) == 3
-
-
-def test_jsonl_bad_metadata_line(tmp_path: Path) -> None:
-    lines = _jsonl_lines(tmp_path)
-    path = tmp_path / "meta.jsonl"
-    path.write_text('{"metadata": {"num_samples": 5}, "x": 1\n' + "".join(lines[1:]))
-    assert_rejected(path)
-
-
-# --- Parquet schema -------------------------------------------------------------------
-
-
-@pytest.fixture
-def parquet_source(tmp_path: Path) -> tuple[Path, pa.Table]:
-    path = write_file(tmp_path, "parquet", n=6)
-    return path, pq.read_table(path)
-
-
-@pytest.mark.parametrize("column", ["noise", "rotation", "contrast", "hash"])
-@pytest.mark.parametrize("keep_dpa", [True, False])
-def test_parquet_missing_column(
-    tmp_path: Path, parquet_source: tuple[Path, pa.Table], column: str, keep_dpa: bool
-) -> None:
-    source, table = parquet_source
-    path = rewrite_parquet(source, tmp_path / "x.parquet", table.drop_columns([column]), keep_dpa)
-    assert_rejected(path, f"missing column {column!r}")
-
-
-def _set(table: pa.Table, name: str, array: pa.Array) -> pa.Table:
-    return table.set_column(table.schema.get_field_index(name), name, array)
-
-
-_BAD_COLUMNS = {
-    "rotation as string": ("rotation", lambda t: t.column("rotation").cast(pa.string()), "type"),
-    "rotation as int": ("rotation", lambda t: pa.array(range(6), pa.int64()), "type"),
-    "rotation with null": (
-        "rotation",
-        lambda t: pa.array([None, 1.0, 2.0, 3.0, 4.0, 5.0], pa.float64()),
-        "missing values",
-    ),
-    "noise with nan": (
-        "noise",
-        lambda t: pa.array([0.0, float("nan"), 0.0, 0.0, 0.0, 0.0], pa.float64()),
-        "not finite",
-    ),
-    "scale as float32": (
-        "scale",
-        lambda t: t.column("scale").cast(pa.float32()),
-        "expected double",
-    ),
-    "hash as binary": ("hash", lambda t: t.column("hash").cast(pa.binary()), "type"),
-    "hash not hex": ("hash", lambda t: pa.array(["zz" * 32] * 6), "not 64 lower-case hex"),
-    "sample_id as double": (
-        "sample_id",
-        lambda t: t.column("sample_id").cast(pa.float64()),
-        "type",
-    ),
-    "sample_id as words": ("sample_id", lambda t: pa.array(list("abcdef")), "not an id"),
-    "sample_id negative": ("sample_id", lambda t: pa.array([0, 1, 2, -3, 4, 5]), "negative"),
-    "sample_id null": ("sample_id", lambda t: pa.array([0, 1, None, 3, 4, 5]), "missing values"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(_BAD_COLUMNS))
-def test_parquet_wrong_column(
-    tmp_path: Path, parquet_source: tuple[Path, pa.Table], case: str
-) -> None:
-    source, table = parquet_source
-    name, make, fragment = _BAD_COLUMNS[case]
-    bad = _set(table, name, make(table))
-    path = rewrite_parquet(source, tmp_path / "x.parquet", bad)
-    assert_rejected(path, fragment)
-
-
-def test_parquet_row_count_disagrees(tmp_path: Path, parquet_source: tuple[Path, pa.Table]) -> None:
-    source, table = parquet_source
-    path = rewrite_parquet(source, tmp_path / "x.parquet", table.slice(0, 5))
-    assert_rejected(path, "declares 6 samples but holds 5")
-
-
-def test_parquet_without_summary_is_incomplete(
-    tmp_path: Path, parquet_source: tuple[Path, pa.Table]
-) -> None:
-    source, table = parquet_source
-    metadata = {b"dpa.metadata": parquet_kv(source)[b"dpa.metadata"]}
-    path = tmp_path / "x.parquet"
-    pq.write_table(table.replace_schema_metadata(metadata), path)
-    assert_rejected(path, "did not finish")
-
-
-@pytest.mark.parametrize(
-    ("key", "value", "fragment"),
-    [
-        (b"dpa.metadata", b"{not json", "malformed dpa metadata"),
-        (b"dpa.summary", b"[1, 2]", "malformed dpa summary"),
-        (b"dpa.summary", b'{"num_samples": -2}', "invalid num_samples"),
-    ],
-)
-def test_parquet_malformed_dpa_metadata(
-    tmp_path: Path, parquet_source: tuple[Path, pa.Table], key: bytes, value: bytes, fragment: str
-) -> None:
-    source, table = parquet_source
-    metadata = {**parquet_kv(source), key: value}
-    path = tmp_path / "x.parquet"
-    pq.write_table(table.replace_schema_metadata(metadata), path)
-    assert_rejected(path, fragment)
-
-
-def test_parquet_rewritten_with_dpa_metadata_still_loads(
-    tmp_path: Path, parquet_source: tuple[Path, pa.Table]
-) -> None:
-    source, table = parquet_source
-    path = rewrite_parquet(source, tmp_path / "x.parquet", table)
-    assert canon(load_all(path)) == canon(load_all(source))
-    assert read_augmentation_file(path).num_samples == 6
-
-
-def test_plain_pyarrow_parquet_loads(tmp_path: Path) -> None:
-    """A Parquet file written by plain pyarrow, without dpa metadata: ids from the
-    sample_id column, or positions (across row groups) when there is none."""
-    batch = generate_batch([7, 3, 11, 2**40, 5, 0, 9, 1, 2, 4])
-    table = batch.to_arrow().replace_schema_metadata(None)
-    path = tmp_path / "plain.parquet"
-    pq.write_table(table, path, row_group_size=3)
-    file = read_augmentation_file(path)
-    assert (file.format, file.num_samples, file.config, file.statistics) == (
-        "parquet",
-        None,
-        None,
-        None,
-    )
-    assert canon(load_all(path)) == canon(batch.to_dicts())
-
-    pq.write_table(table.drop_columns(["sample_id"]), path, row_group_size=3)
-    records = load_all(path)
-    assert [r["sample_id"] for r in records] == list(range(10))
-    assert canon(records) == canon(with_positions(batch.to_dicts()))
-    chunks = list(load_augmentation_stream(path, chunk_size=4))
-    assert [len(c) for c in chunks] == [4, 4, 2]
-    assert [r["sample_id"] for c in chunks for r in c] == list(range(10))
-
-
-def test_plain_parquet_with_decimal_string_ids(tmp_path: Path) -> None:
-    batch = generate_batch(range(3))
-    table = batch.to_arrow().replace_schema_metadata(None)
-    table = _set(table, "sample_id", pa.array(["0", "1", "2"]))
-    path = tmp_path / "s.parquet"
-    pq.write_table(table, path)
-    assert canon(load_all(path)) == canon(batch.to_dicts())
-
-
-# --- Parquet id columns ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("ids", "arrow_type"),
-    [
-        (range(5), pa.int64()),
-        (range(2**63 - 2, 2**63 + 2), pa.uint64()),
-        (range(2**64 - 3, 2**64), pa.uint64()),
-        (range(2**64 - 2, 2**64 + 2), pa.string()),
-        (range(2**100, 2**100 + 3), pa.string()),
-    ],
-)
-def test_parquet_id_column_type(tmp_path: Path, ids: range, arrow_type: pa.DataType) -> None:
-    batch = generate_batch(ids)
-    path = tmp_path / "ids.parquet"
-    save_augmentation_chain(batch, path)
-    assert pq.read_schema(path).field("sample_id").type == arrow_type
-    records = load_all(path)
-    assert [r["sample_id"] for r in records] == list(ids)
-    assert all(type(r["sample_id"]) is int for r in records)
-    assert canon(records) == canon(batch.to_dicts())
 
 
 # --- v0.2 compatibility ---------------------------------------------------------------
@@ -645,7 +313,7 @@ def test_v02_records_with_extra_keys_and_int_values(tmp_path: Path) -> None:
         record["rank"] = 1
     records[0]["noise"] = 0
     path = tmp_path / "v02.jsonl"
-    _text_file(path, "jsonl", records, {"num_samples": 3})
+    text_file(path, "jsonl", records, {"num_samples": 3})
     loaded = load_all(path)
     assert [r["sample_id"] for r in loaded] == [0, 1, 2]
     assert "rank" not in loaded[0]
@@ -655,7 +323,7 @@ def test_v02_records_with_extra_keys_and_int_values(tmp_path: Path) -> None:
 def test_positions_continue_across_read_chunks(tmp_path: Path) -> None:
     records = generate_augmentation_chain(10)
     for fmt in ("json", "jsonl"):
-        path = _text_file(tmp_path / f"p.{fmt}", fmt, records, {})
+        path = text_file(tmp_path / f"p.{fmt}", fmt, records, {})
         chunks = list(load_augmentation_stream(path, chunk_size=3))
         assert [[r["sample_id"] for r in c] for c in chunks] == [
             [0, 1, 2],

@@ -265,27 +265,6 @@ def test_round_trip_property(
         assert os.listdir(folder) == [path.name]
 
 
-def test_parquet_id_types_across_batches(tmp_path: Path) -> None:
-    """int64 ids then uint64 or string ids (or uint64 then string) cannot share a
-    file; the other way round they can."""
-    path = tmp_path / "ids.parquet"
-    small, big, huge = range(0, 3), range(2**63, 2**63 + 3), range(2**64, 2**64 + 2)
-    for first, second in [(small, big), (small, huge), (big, huge)]:
-        stream = [generate_batch(first), generate_batch(second)]
-        with pytest.raises(ValueError, match=r"do not fit the file's u?int64 id column"):
-            save_augmentation_stream(stream, path)
-        assert folder_names(tmp_path) == []
-    for first, second in [(big, small), (huge, big), (huge, small)]:
-        save_augmentation_stream([generate_batch(first), generate_batch(second)], path)
-        ids = [r["sample_id"] for r in load_augmentation_chain(path)]
-        assert ids == [*first, *second]
-        assert verify_augmentation_file(path).ok
-    # one batch that crosses 2**63 or 2**64 is fine
-    for ids in (range(2**63 - 2, 2**63 + 2), range(2**64 - 2, 2**64 + 2)):
-        save_augmentation_chain(generate_batch(ids), path)
-        assert [r["sample_id"] for r in load_augmentation_chain(path)] == list(ids)
-
-
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
 def test_text_formats_hold_any_id(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"ids.{fmt}"
@@ -650,10 +629,6 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         out[fmt] = folder / f"ref.{fmt}"
         write_range(out[fmt], START, END, batch_size=BATCH)
     return out
-
-
-def test_partial_path() -> None:
-    assert partial_path("a/b/out.jsonl") == Path("a/b/.out.jsonl.dpa-partial")
 
 
 @pytest.mark.parametrize("fmt", RESUMABLE)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ._config import PARAM_NAMES
-from ._formats import DPAFileError, PathLike, _brief, read_augmentation_file
+from ._errors import DPAFileError
+from ._formats.common import PathLike, brief
+from ._formats.files import read_augmentation_file
 from ._generate import _generate
 from ._keys import PerRecordRankScheme, RankAwareScheme
 from ._parambatch import ParamBatch
@@ -51,7 +54,7 @@ def verify_augmentation_file(
     *,
     max_mismatches: int = 10,
     batch_size: int = 65536,
-    progress: Any = None,
+    progress: Callable[[int], object] | None = None,
     workers: int = 1,
     expected_ids: range | None = None,
 ) -> VerifyReport:
@@ -83,25 +86,18 @@ def verify_augmentation_file(
     if config is None:
         raise DPAFileError(file.path, "no config in the metadata: cannot recompute the values")
     scheme = file.scheme
-    per_record = isinstance(scheme, PerRecordRankScheme)
     ids_problem = _IdsCheck(expected_ids)
-    rank_problem = ""
+    rank_problem: str | None = None
     running = RunningStatistics()
     position = 0
     for stored in file.iter_batches(batch_size):
         ids = stored.sample_id
         ids_problem.check(report, ids, position)
-        if per_record:
-            assert stored.rank is not None
-            world_size = scheme.world_size
-            outside = np.flatnonzero(stored.rank >= world_size)
-            if len(outside) and not rank_problem:
-                row = int(outside[0])
-                rank_problem = (
-                    f"record {position + row}: rank {int(stored.rank[row])} is not below "
-                    f"the world size {world_size}"
-                )
-                report.problems.append(rank_problem)
+        if isinstance(scheme, PerRecordRankScheme):
+            if rank_problem is None:
+                rank_problem = _rank_problem(stored, scheme.world_size, position)
+                if rank_problem is not None:
+                    report.problems.append(rank_problem)
             expected = _generate_per_rank(stored, config, scheme, workers)
         else:
             expected = _generate(ids, ids, config, scheme, workers=workers)
@@ -159,6 +155,19 @@ class _IdsCheck:
     def _fail(self, report: VerifyReport, problem: str) -> None:
         self.failed = True
         report.problems.append(problem)
+
+
+def _rank_problem(stored: ParamBatch, world_size: int, position: int) -> str | None:
+    """The first record of ``stored`` whose rank is not below the world size, or None."""
+    assert stored.rank is not None
+    outside = np.flatnonzero(stored.rank >= world_size)
+    if not len(outside):
+        return None
+    row = int(outside[0])
+    return (
+        f"record {position + row}: rank {int(stored.rank[row])} is not below "
+        f"the world size {world_size}"
+    )
 
 
 def _generate_per_rank(
@@ -224,7 +233,7 @@ def _statistics_problem(
                 continue
             ours, theirs = entry.get(key), actual[name][key]
             if isinstance(ours, bool) or not isinstance(ours, int | float):
-                return f"statistics {name}.{key} is not a number: {_brief(ours)}"
+                return f"statistics {name}.{key} is not a number: {brief(ours)}"
             if key in _EXACT:
                 differs = ours != theirs
             else:
@@ -233,7 +242,7 @@ def _statistics_problem(
                 except OverflowError:  # an int beyond the float range
                     differs = True
             if differs:
-                return f"statistics {name}.{key} = {_brief(ours)} but the records give {theirs!r}"
+                return f"statistics {name}.{key} = {brief(ours)} but the records give {theirs!r}"
     return None
 
 

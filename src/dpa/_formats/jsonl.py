@@ -1,0 +1,178 @@
+"""The JSON Lines format: a header line, one record a line, an end line.
+
+``{"metadata": {...}}`` first (the count written in place at the end), then the
+records, then ``{"end": {"num_samples": N, "statistics": {...}}}``, which marks the
+file complete. Being a file of whole lines, it can be resumed: a partial output
+keeps its whole lines, and :func:`open_sink` continues after the
+last good one.
+
+Example:
+    >>> JSON_LINES.name, JSON_LINES.resumable
+    ('jsonl', True)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from .._core import parse_decimal
+from .._errors import DPAFileError
+from .._lifecycle import PendingFile
+from .._parambatch import ParamBatch
+from .common import READ_BLOCK, SUMMARY_KEYS, brief, check_metadata
+from .interface import FileFormat, Header, OpenedFile, RecordSink, Resume
+from .text import TextSink, open_text, parse_record_line, record_batches
+
+__all__ = ["JSON_LINES", "JsonLinesSink", "open_sink", "read_batches", "read_header"]
+
+
+class JsonLinesSink(TextSink):
+    """Writes JSON Lines; with ``flush`` each batch reaches the file at once, so that
+    what a killed run leaves is whole lines, for a later run to continue."""
+
+    def __init__(
+        self,
+        handle: IO[bytes],
+        path: Path,
+        metadata: dict[str, Any] | None,
+        *,
+        flush: bool = False,
+    ) -> None:
+        super().__init__(handle, path, metadata)
+        self.flush = flush
+
+    @classmethod
+    def reopen(cls, handle: IO[bytes], path: Path, header_line: bytes, count: int) -> JsonLinesSink:
+        """Continue a file whose ``count`` records end where ``handle`` stands."""
+        sink = cls(handle, path, None, flush=True)
+        sink.count_offset = header_line.index(b'"num_samples": ') + len(b'"num_samples": ')
+        sink.first = count == 0
+        return sink
+
+    def header_text(self, header: str) -> str:
+        return header + "\n"
+
+    def records_text(self, lines: list[str]) -> str:
+        return "\n".join(lines) + "\n"
+
+    def end_text(self, count: int, statistics: dict[str, Any] | None) -> str:
+        end: dict[str, Any] = {"num_samples": count}
+        if statistics is not None:
+            end["statistics"] = statistics
+        return json.dumps({"end": end}) + "\n"
+
+    def write(self, batch: ParamBatch) -> None:
+        super().write(batch)
+        if self.flush:
+            self.handle.flush()
+
+
+def _continue(
+    handle: IO[bytes], path: Path, metadata: dict[str, Any], resume: Resume
+) -> tuple[JsonLinesSink, int] | None:
+    """Continue the partial JSON Lines file open in ``handle`` after its last good
+    record (consecutive ids from the start id, each on a whole, valid line); None
+    when it holds no whole header (the run was stopped before writing anything)."""
+    handle.seek(0)
+    header = handle.readline()
+    if not header.endswith(b"\n"):
+        return None
+    try:
+        found = json.loads(header)["metadata"]
+    except (ValueError, KeyError, TypeError):
+        found = None
+    resume.check_header(path, found)
+    good_end = handle.tell()
+    expected = metadata.get("start_id", 0)
+    count = 0
+    block: list[dict[str, Any]] = []
+    for line in handle:
+        record = parse_record_line(line)
+        if record is None or record.get("sample_id") != expected:
+            break  # the cut: an incomplete, damaged or end line
+        block.append(record)
+        expected += 1
+        good_end += len(line)
+        if len(block) >= READ_BLOCK:
+            resume.take(block)
+            count += len(block)
+            block = []
+    if block:
+        resume.take(block)
+        count += len(block)
+    handle.seek(good_end)
+    handle.truncate()
+    return JsonLinesSink.reopen(handle, path, header, count), count
+
+
+def open_sink(
+    pending: PendingFile, metadata: dict[str, Any], resume: Resume | None
+) -> tuple[RecordSink, int]:
+    """A :class:`JsonLinesSink` writing ``pending``; a resumable one continued after
+    its last good record with ``resume``, else started over."""
+    handle = pending.open()
+    if not pending.resumable:
+        return JsonLinesSink(handle, pending.path, metadata), 0
+    continued = _continue(handle, pending.path, metadata, resume) if resume else None
+    if continued is not None:
+        return continued
+    handle.seek(0)
+    handle.truncate()
+    return JsonLinesSink(handle, pending.path, metadata, flush=True), 0
+
+
+def read_header(path: Path) -> Header:
+    """The metadata of a JSON Lines file: its first line's."""
+    with open_text(path) as handle:
+        try:
+            metadata = json.loads(handle.readline())["metadata"]
+        except (ValueError, KeyError, TypeError):
+            raise DPAFileError(path, "malformed metadata line") from None
+    return Header(check_metadata(path, metadata))
+
+
+def read_batches(file: OpenedFile, batch_size: int) -> Iterator[ParamBatch]:
+    """The records, one a line, up to the end line (whose count and statistics are
+    taken: a file without one is truncated)."""
+    return record_batches(file, _records(file), batch_size)
+
+
+def _records(file: OpenedFile) -> Iterator[Any]:
+    with open_text(file.path) as handle:
+        handle.readline()  # the metadata line, already read
+        line_number = 1
+        for line in handle:
+            line_number += 1
+            if not line.endswith("\n"):
+                raise DPAFileError(file.path, f"truncated: line {line_number} is incomplete")
+            try:
+                item = json.loads(line, parse_int=parse_decimal)
+            except ValueError as exc:
+                raise DPAFileError(
+                    file.path, f"line {line_number}: malformed JSON: {exc}"
+                ) from None
+            if isinstance(item, dict) and set(item) == {"end"}:
+                _read_end(file, item["end"], line_number)
+                if handle.readline():
+                    raise DPAFileError(file.path, f"data after the end line {line_number}")
+                return
+            yield item
+        raise DPAFileError(file.path, "truncated: no end line (the writer did not finish)")
+
+
+def _read_end(file: OpenedFile, end: Any, line_number: int) -> None:
+    """Take the count and statistics of the end line (checked against the header)."""
+    if not isinstance(end, dict) or not isinstance(end.get("num_samples"), int):
+        raise DPAFileError(file.path, f"line {line_number}: malformed end line")
+    if file.num_samples is not None and end["num_samples"] != file.num_samples:
+        raise DPAFileError(file.path, "the end line and the metadata disagree on the count")
+    file.metadata["num_samples"] = end["num_samples"]
+    file.statistics = end.get("statistics")
+    file.unknown_keys.extend(sorted(brief(key) for key in set(end) - SUMMARY_KEYS))
+
+
+#: The JSON Lines format (resumable; the partial output is a file).
+JSON_LINES = FileFormat("jsonl", open_sink, read_header, read_batches, resumable=True)
