@@ -374,5 +374,5 @@ def test_cli_without_scipy_says_what_to_install(
     monkeypatch.setitem(sys.modules, "scipy.stats", None)
     assert main(["stats", "--quality", "--n", "1000"]) == 2
     err = capsys.readouterr().err
-    assert "pip install 'dpa[quality]'" in err and err.count("\n") == 1
+    assert "pip install 'dpa-augment[quality]'" in err and err.count("\n") == 1
     assert "Traceback" not in err

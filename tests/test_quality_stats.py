@@ -114,7 +114,7 @@ def test_without_scipy_a_test_says_how_to_install_it(monkeypatch: pytest.MonkeyP
         with pytest.raises(ImportError, match=r"pip install 'dpa\[quality\]'") as caught:
             call()
         assert caught.value.name == "scipy"
-    assert INSTALL_HINT == "pip install 'dpa[quality]'"
+    assert INSTALL_HINT == "pip install 'dpa-augment[quality]'"
 
 
 def test_scipy_loads_with_the_first_test_not_with_the_module() -> None:

@@ -248,9 +248,6 @@ def __dir__() -> list[str]:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from ._system import package_version
 
-    try:
-        return version("dpa")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0.0.0+unknown"
+    return package_version()

@@ -160,7 +160,9 @@ class ParamBatch:
         try:
             import pyarrow as pa
         except ImportError as exc:  # pragma: no cover - exercised without pyarrow only
-            raise ImportError("to_arrow() needs pyarrow: pip install 'dpa[parquet]'") from exc
+            raise ImportError(
+                "to_arrow() needs pyarrow: pip install 'dpa-augment[parquet]'"
+            ) from exc
         columns = {
             "sample_id": _arrow_ids(self.sample_id),
             **{name: pa.array(getattr(self, name), pa.float64()) for name in PARAM_NAMES},

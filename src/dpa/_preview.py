@@ -1,6 +1,6 @@
 """A contact sheet: one image augmented for consecutive sample ids (``dpa preview``).
 
-Needs Pillow (``pip install 'dpa[preview]'``), imported when a sheet is drawn. The
+Needs Pillow (``pip install 'dpa-augment[preview]'``), imported when a sheet is drawn. The
 augmentation is :mod:`dpa.integrations.numpy`'s, the same as the torch and
 TensorFlow pipelines apply; the parameters are the plain ones (what ``dpa show ID``
 prints). Each tile is labelled with its id and parameters.

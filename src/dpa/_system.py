@@ -10,9 +10,29 @@ Example:
 from __future__ import annotations
 
 import os
+from functools import cache
 from typing import Any
 
-__all__ = ["ProcessRSS", "machine_memory", "usable_cpus"]
+__all__ = ["DISTRIBUTION", "ProcessRSS", "machine_memory", "package_version", "usable_cpus"]
+
+#: dpa's name on the package registry (``pip install dpa-augment``); it imports as ``dpa``.
+DISTRIBUTION = "dpa-augment"
+
+
+@cache
+def package_version() -> str:
+    """The installed dpa's version ("0.0.0+unknown" in a source tree not installed).
+
+    Example:
+        >>> package_version() != ""
+        True
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
 
 
 def usable_cpus() -> int:

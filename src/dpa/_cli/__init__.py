@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import click
 
+from .._system import DISTRIBUTION
 from .bench import bench
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, PROG, fail, one_line
 from .generate import generate
@@ -37,7 +38,7 @@ __all__ = ["cli", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="dpa", prog_name=PROG)
+@click.version_option(package_name=DISTRIBUTION, prog_name=PROG)
 def cli() -> None:
     """Deterministic per-sample augmentation parameters (DPA v0.2, bit-exact)."""
     if os.environ.get("DPA_BACKEND"):  # a bad value fails every command the same way

@@ -36,7 +36,7 @@ def require_pyarrow() -> None:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        fail("the parquet format needs pyarrow: pip install 'dpa[parquet]'")
+        fail("the parquet format needs pyarrow: pip install 'dpa-augment[parquet]'")
 
 
 def make_folder(output: Path) -> None:

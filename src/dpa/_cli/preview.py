@@ -1,6 +1,6 @@
 """``dpa preview [IMAGE] -o grid.png``: a contact sheet of IMAGE (default: a test
 pattern) augmented for N consecutive sample ids, each tile labelled with its id and
-parameters (needs Pillow: ``pip install 'dpa[preview]'``).
+parameters (needs Pillow: ``pip install 'dpa-augment[preview]'``).
 
 Example:
     >>> import os, tempfile
@@ -78,7 +78,7 @@ def preview(
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError:
-        fail("dpa preview needs Pillow: pip install 'dpa[preview]'")
+        fail("dpa preview needs Pillow: pip install 'dpa-augment[preview]'")
     from .._preview import write_preview
 
     make_folder(output)

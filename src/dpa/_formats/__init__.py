@@ -33,14 +33,18 @@ the writer in :mod:`dpa._io`.
 """
 
 from .._errors import DPAFileError as DPAFileError
-from .common import FORMAT_VERSION as FORMAT_VERSION
-from .common import FORMATS as FORMATS
-from .common import READ_BLOCK as READ_BLOCK
-from .common import PathLike as PathLike
-from .common import brief
-from .common import detect_format as detect_format
-from .files import AugmentationFile as AugmentationFile
-from .files import read_augmentation_file as read_augmentation_file
+from .common import (
+    FORMAT_VERSION as FORMAT_VERSION,
+    FORMATS as FORMATS,
+    READ_BLOCK as READ_BLOCK,
+    PathLike as PathLike,
+    brief,
+    detect_format as detect_format,
+)
+from .files import (
+    AugmentationFile as AugmentationFile,
+    read_augmentation_file as read_augmentation_file,
+)
 
 __all__ = [
     "FORMATS",

@@ -10,18 +10,17 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import math
 import os
 import re
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, Any
 
 from .._config import PARAM_NAMES, AugmentationConfig
 from .._errors import DPAFileError
 from .._keys import KeyScheme, scheme_from_metadata
+from .._system import package_version
 
 __all__ = [
     "FORMATS",
@@ -75,15 +74,6 @@ def detect_format(path: PathLike, format: str | None = None) -> str:
 
 
 # --- metadata ---------------------------------------------------------------------
-
-
-@functools.cache
-def package_version() -> str:
-    """The installed dpa's version, written in each file's metadata."""
-    try:
-        return version("dpa")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0.0.0+unknown"
 
 
 def utc_now() -> str:

@@ -314,7 +314,9 @@ def read_header(path: Path) -> Header:
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:  # pragma: no cover
-        raise ImportError("reading Parquet needs pyarrow: pip install 'dpa[parquet]'") from exc
+        raise ImportError(
+            "reading Parquet needs pyarrow: pip install 'dpa-augment[parquet]'"
+        ) from exc
     try:
         parquet = pq.ParquetFile(path, pre_buffer=False)  # read row group by row group
     except Exception as exc:

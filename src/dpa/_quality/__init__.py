@@ -19,7 +19,7 @@ significance level (0.1% by default):
 
 The sample ids are fixed, so each verdict is deterministic: a run that passes today
 passes on every machine. :mod:`scipy.stats` computes the statistics and p-values:
-scipy is the ``quality`` extra (``pip install 'dpa[quality]'``), imported when a
+scipy is the ``quality`` extra (``pip install 'dpa-augment[quality]'``), imported when a
 check runs; without it a check raises ImportError saying so.
 
 This module draws or reads the sample (:func:`check_quality`,

@@ -1,6 +1,6 @@
 """The statistical tests behind the quality checks, computed by :mod:`scipy.stats`.
 
-scipy is the ``quality`` extra (``pip install 'dpa[quality]'``): it is imported when
+scipy is the ``quality`` extra (``pip install 'dpa-augment[quality]'``): it is imported when
 a test runs, never when dpa is. What this module adds to scipy is the contract of
 each test for the quality suite: its arguments checked (a flat float sample, bin
 counts, two samples of one length), and an answer where scipy would have none (a
@@ -32,7 +32,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 #: What to run when scipy is missing.
-INSTALL_HINT = "pip install 'dpa[quality]'"
+INSTALL_HINT = "pip install 'dpa-augment[quality]'"
 
 
 def scipy_stats() -> ModuleType:

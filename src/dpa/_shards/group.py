@@ -166,7 +166,7 @@ def _torch_distributed(world_size: int) -> Any:
     except ImportError:
         raise RuntimeError(
             f"a distributed run of {world_size} processes needs torch "
-            "(torch.distributed): pip install 'dpa[torch]'"
+            "(torch.distributed): pip install 'dpa-augment[torch]'"
         ) from None
     if not dist.is_available():
         raise RuntimeError("this torch build has no torch.distributed")

@@ -24,7 +24,7 @@ Import from here (``import dpa`` does not load this package)::
 * The ``dpa bench`` command (:mod:`dpa.benchmark.command`).
 
 scipy (the intervals and the regression test) and matplotlib (the plots) are
-imported only when needed: ``pip install 'dpa[bench]'``.
+imported only when needed: ``pip install 'dpa-augment[bench]'``.
 """
 
 from .compare import ComparisonReport

@@ -70,12 +70,12 @@ def _check(options: BenchOptions) -> None:
         try:
             import scipy.stats  # noqa: F401
         except ImportError:
-            raise ValueError("--compare needs scipy: pip install 'dpa[bench]'") from None
+            raise ValueError("--compare needs scipy: pip install 'dpa-augment[bench]'") from None
     if options.plot is not None:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise ValueError("--plot needs matplotlib: pip install 'dpa[bench]'") from None
+            raise ValueError("--plot needs matplotlib: pip install 'dpa-augment[bench]'") from None
         if options.plot.is_dir():
             raise ValueError(f"{options.plot}: is a folder; give a .png file name")
     if options.save is not None and options.save.is_dir():  # found before the suite runs

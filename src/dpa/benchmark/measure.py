@@ -291,8 +291,9 @@ def get_system_info() -> dict[str, Any]:
     """
     import numpy
 
-    from .. import __version__, _kernel as kernel
+    from .. import _kernel as kernel
     from .._backends import backend
+    from .._system import package_version
 
     features: dict[str, Any] | None = None
     if kernel.KERNEL is not None:
@@ -306,7 +307,7 @@ def get_system_info() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable_cpus(),
         "memory_total_mb": machine_memory().total / MB,
-        "dpa_version": __version__,
+        "dpa_version": package_version(),
         "numpy": numpy.__version__,
         "backend": backend(),
         "kernel_features": features,

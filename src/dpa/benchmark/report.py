@@ -1,7 +1,7 @@
 """Reports of a benchmark run: a text table, JSON, Markdown, CSV and PNG plots (the
 formatting and the tables themselves are :mod:`dpa._tables`).
 
-The plots need matplotlib (``pip install 'dpa[bench]'``), imported when a plot
+The plots need matplotlib (``pip install 'dpa-augment[bench]'``), imported when a plot
 is drawn, with the Agg backend (no display needed).
 """
 
@@ -207,7 +207,7 @@ def _figure_class() -> Any:
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise RuntimeError("plots need matplotlib: pip install 'dpa[bench]'") from exc
+        raise RuntimeError("plots need matplotlib: pip install 'dpa-augment[bench]'") from exc
     return Figure
 
 

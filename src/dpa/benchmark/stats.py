@@ -1,5 +1,5 @@
 """The statistics of dpa.benchmark, all through :mod:`scipy.stats` (imported when
-first used: ``pip install 'dpa[bench]'``).
+first used: ``pip install 'dpa-augment[bench]'``).
 
 * :func:`mean_interval`: Student-t confidence interval of a mean;
 * :func:`shift_p_value`: two-sided Mann-Whitney U test of two samples;
@@ -40,7 +40,7 @@ def _scipy_stats() -> Any:
         from scipy import stats
     except ImportError as exc:
         raise ImportError(
-            "dpa.benchmark's statistics need scipy: pip install 'dpa[bench]'"
+            "dpa.benchmark's statistics need scipy: pip install 'dpa-augment[bench]'"
         ) from exc
     return stats
 

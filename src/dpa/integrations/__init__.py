@@ -3,9 +3,9 @@
 The submodules are imported on demand and each needs its framework; importing
 this package imports none of them:
 
-- :mod:`dpa.integrations.torch` (``pip install 'dpa[torch]'``): ``apply_params``,
+- :mod:`dpa.integrations.torch` (``pip install 'dpa-augment[torch]'``): ``apply_params``,
   ``DPATransform``, ``DPADataset``, ``DPASampler``.
-- :mod:`dpa.integrations.tf` (``pip install 'dpa[tf]'``): ``params_dataset``,
+- :mod:`dpa.integrations.tf` (``pip install 'dpa-augment[tf]'``): ``params_dataset``,
   ``apply_params_tf``.
 - :mod:`dpa.integrations.numpy` (numpy only): ``apply_params`` on arrays, the
   readable reference of the operations; ``dpa preview`` uses it.

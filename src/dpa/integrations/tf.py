@@ -1,6 +1,6 @@
 """TensorFlow: a ``tf.data`` dataset of parameters, and applying them to images.
 
-Needs ``pip install 'dpa[tf]'``. :func:`params_dataset` is built from the batch
+Needs ``pip install 'dpa-augment[tf]'``. :func:`params_dataset` is built from the batch
 API (chunks of :func:`dpa.generate_batch` and its elastic and rank-aware
 siblings, then unbatched), so it yields exactly their values;
 :func:`apply_params_tf` computes what :func:`dpa.integrations.torch.apply_params`
