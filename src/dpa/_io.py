@@ -22,14 +22,13 @@ from ._formats.common import (
     checked_records,
     detect_format,
     new_metadata,
-    package_version,
     utc_now,
 )
 from ._formats.files import FILE_FORMATS, AugmentationFile, read_augmentation_file
 from ._formats.interface import Resume
 from ._generate import _check_bounds, iter_batches, regroup
 from ._keys import KeyScheme, PerRecordRankScheme, check_scheme, scheme_from_metadata
-from ._lifecycle import PendingFile, fsync_dir, partial_path, raise_naming, write_atomic
+from ._lifecycle import PendingFile, partial_path, raise_naming, write_atomic
 from ._parambatch import ParamBatch
 from ._stats import RunningStatistics
 from ._validate import check_path
@@ -46,11 +45,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-# Under the names other modules import them by from here (dpa._shards).
-_fsync_dir = fsync_dir
-_package_version = package_version
-_utc_now = utc_now
 
 #: Metadata entries that must match for a partial output to be continued (and the
 #: key scheme, compared as a scheme).

@@ -33,11 +33,13 @@ import os
 import secrets
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, NoReturn
 
 __all__ = [
     "PendingFile",
+    "atomic_file",
     "fsync_dir",
     "fsync_file",
     "hold_lock",
@@ -168,9 +170,7 @@ def raise_naming(exc: BaseException, path: Path) -> NoReturn:
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` all or nothing: to a temporary file in the same
-    folder, flushed to disk, then renamed over ``path``. On any failure the temporary
-    file is removed and ``path`` is left as it was.
+    """Write ``data`` to ``path`` all or nothing (:func:`atomic_file`).
 
     Example:
         >>> import tempfile
@@ -179,19 +179,31 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         >>> target.read_bytes()
         b'done'
     """
-    target = Path(path)
-    scratch = unique_temporary(target)
+    with atomic_file(path) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    """A new file that replaces ``path`` when the block ends without error: written
+    to a unique temporary file in the same folder, flushed to disk, renamed over
+    ``path``, the folder flushed. On any failure the temporary file is removed and
+    ``path`` is left as it was.
+
+    Example:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "lines.txt"
+        >>> with atomic_file(target) as handle:
+        ...     _ = handle.write(b"a\\nb\\n")
+        >>> target.read_bytes()
+        b'a\\nb\\n'
+    """
+    pending = PendingFile(Path(path))
     try:
-        with open(scratch, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(scratch, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            scratch.unlink()
-        raise
-    fsync_dir(target.parent)
+        yield pending.open()
+        pending.commit()
+    finally:
+        pending.release(discard=True)  # after a commit the temporary is gone already
 
 
 class PendingFile:

@@ -38,8 +38,10 @@ from typing import Any
 
 from .._config import AugmentationConfig
 from .._formats import DPAFileError, PathLike
-from .._io import _package_version, _utc_now, write_atomic
+from .._formats.common import utc_now
 from .._keys import KeyScheme
+from .._lifecycle import write_atomic
+from .._system import package_version
 from .._validate import check_int, check_path
 from .messages import one_line
 from .plan import SHARD_FORMATS, check_format, is_shard_file, shard_files, shard_scheme
@@ -131,8 +133,8 @@ def write_manifest(
     config = config if config is not None else AugmentationConfig()
     manifest: dict[str, Any] = {
         "dpa_manifest": MANIFEST_VERSION,
-        "version": _package_version(),
-        "generation_time": _utc_now(),
+        "version": package_version(),
+        "generation_time": utc_now(),
         "mode": scheme.mode,  # these three first, where dpa has always written them
         "world_size": len(shards),
         **_scheme_fields(scheme),

@@ -1,7 +1,8 @@
 """dpa's engine, as the legacy layer uses it: each name imported from the private
 module that defines it (as ``dpa._API`` says), so that this file is the one place
-to change when those modules move. Every name here is ``dpa.<name>`` itself
-(``tests/test_v02_api.py`` checks it).
+to change when those modules move. Every name of ``__all__`` is ``dpa.<name>`` itself
+(``tests/test_v02.py`` checks it); besides them, ``atomic_file``, the file lifecycle
+every dpa writer goes through, so v0.2's saves are atomic the same way.
 
 Example:
     >>> import dpa
@@ -28,6 +29,7 @@ from .._errors import (
 )
 from .._generate import gen_augmentation_params, iter_batches
 from .._keys import KeyScheme, RankAwareScheme
+from .._lifecycle import atomic_file as atomic_file
 from .._parambatch import ParamBatch
 from .._stats import RunningStatistics, compute_statistics, compute_streaming_statistics
 

@@ -29,12 +29,11 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import io
 import json
-import os
 import shutil
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -43,7 +42,7 @@ from typing import IO, Any
 from . import _engine as engine
 from ._checks import check_non_negative
 from ._context import safe_cleanup_generator
-from ._engine import AugmentationConfig
+from ._engine import AugmentationConfig, atomic_file
 from ._errors import PartialWriteError, StreamingError, StreamingIOError
 from ._progress import (
     ProgressCallback,
@@ -70,22 +69,16 @@ Record = dict[str, Any]
 @contextlib.contextmanager
 def _atomic_text(path: Path) -> Iterator[IO[str]]:
     """A new text file that replaces ``path`` when the block ends without error and
-    is removed when it does not. Missing folders are created."""
+    is removed when it does not (dpa's :func:`atomic_file`). Missing folders are
+    created, as v0.2 created them."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    # os.open, unlike mkstemp, creates the file as open() would (0o666 less the umask)
-    handle = os.fdopen(
-        os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "w", encoding="utf-8"
-    )
-    try:
-        with handle:
+    with atomic_file(path) as binary:
+        handle = io.TextIOWrapper(binary, encoding="utf-8")
+        try:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(scratch, path)
-    except BaseException:
-        scratch.unlink(missing_ok=True)
-        raise
+        finally:
+            handle.detach()  # atomic_file closes the file itself
 
 
 def _config_dict(config: AugmentationConfig | None) -> dict[str, Any] | None:
