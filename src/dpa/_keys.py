@@ -119,8 +119,7 @@ class RankAwareScheme(KeyScheme):
     world_size: int = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "base_seed", check_int(self.base_seed, "base_seed", 0))
-        object.__setattr__(self, "world_size", check_int(self.world_size, "world_size", 1))
+        _check_fields(self, base_seed=0, world_size=1)
         object.__setattr__(self, "rank", check_rank(self.rank, self.world_size))
 
     @property
@@ -151,8 +150,7 @@ class PerRecordRankScheme(KeyScheme):
     world_size: int = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "base_seed", check_int(self.base_seed, "base_seed", 0))
-        object.__setattr__(self, "world_size", check_int(self.world_size, "world_size", 1))
+        _check_fields(self, base_seed=0, world_size=1)
 
     @property
     def key_prefix(self) -> bytes:
@@ -184,8 +182,7 @@ class ElasticScheme(KeyScheme):
     epoch: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "base_seed", check_int(self.base_seed, "base_seed", 0))
-        object.__setattr__(self, "epoch", check_int(self.epoch, "epoch", 0))
+        _check_fields(self, base_seed=0, epoch=0)
 
     @property
     def key_prefix(self) -> bytes:
@@ -199,6 +196,12 @@ class ElasticScheme(KeyScheme):
             "epoch": self.epoch,
         }
         return {"elastic_info": info}
+
+
+def _check_fields(scheme: KeyScheme, **minimums: int) -> None:
+    """Check each named int field of a frozen scheme (``name=minimum``), in place."""
+    for name, minimum in minimums.items():
+        object.__setattr__(scheme, name, check_int(getattr(scheme, name), name, minimum))
 
 
 #: The plain scheme (it has no parameters).
