@@ -145,7 +145,7 @@ def test_rates_of_a_result() -> None:
 def test_without_scipy_intervals_are_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "scipy", None)  # `import scipy` raises ImportError
     result = BenchmarkResult("r", (0.10, 0.12, 0.08), samples_per_iteration=10)
-    with pytest.raises(ImportError, match=r"dpa\[bench\]"):
+    with pytest.raises(ImportError, match=r"dpa-augment\[bench\]"):
         result.confidence_interval()
     assert result.throughput_interval() == (None, None)
     assert result.summary()["ci95_seconds"] == [None, None]

@@ -159,7 +159,7 @@ def test_without_scipy_nothing_is_generated(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr("dpa._quality.generate_batch", generate)
     monkeypatch.setitem(sys.modules, "scipy.stats", None)
-    with pytest.raises(ImportError, match=r"pip install 'dpa\[quality\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'dpa-augment\[quality\]'"):
         check_quality(1000)
     with pytest.raises(ImportError, match="scipy"):
         check_batch_quality(_uniform_batch(400))
