@@ -73,6 +73,7 @@ __all__ = [
     "SEED_VERSION",
     "current_sample",
     "epoch_seed",
+    "generators_lock",
     "key_seed",
     "key_seeded",
     "legacy_random_state",
@@ -82,6 +83,7 @@ __all__ = [
     "sample_torch_generator",
     "seeded",
     "seeded_with",
+    "torch_generators",
 ]
 
 #: The version of the sample seed's derivation, the first field hashed.
@@ -108,6 +110,12 @@ def _new_lock() -> None:
 _LOCK = threading.RLock()
 # A child forked while another thread held the lock would wait for it forever.
 os.register_at_fork(after_in_child=_new_lock)
+
+
+def generators_lock() -> threading.RLock:
+    """The lock every :func:`seeded` block holds (re-entrant), for code that sets a
+    shared pipeline's own generators and then draws from them."""
+    return _LOCK
 
 
 # --------------------------------------------------------------------------- seeds
@@ -217,7 +225,7 @@ def sample_torch_generator(
 # --------------------------------------------------------------------------- globals
 
 
-def _torch_generators() -> list[Any]:
+def torch_generators() -> list[Any]:
     """torch's default generators in use: the CPU's, and each CUDA device's where
     CUDA is initialized; none when torch was never imported."""
     torch = sys.modules.get("torch")
@@ -233,18 +241,20 @@ def _torch_generators() -> list[Any]:
 class _Seeded:
     """The context manager of :func:`seeded` (single use)."""
 
-    __slots__ = ("_saved", "_token", "sample", "seed")
+    __slots__ = ("_lock", "_saved", "_token", "sample", "seed")
 
     def __init__(self, seed: int, sample: tuple[KeyScheme, int] | None) -> None:
         self.seed = seed
         self.sample = sample
         self._saved: tuple[Any, Any, list[tuple[Any, Any]]] | None = None
         self._token: Token[tuple[KeyScheme, int] | None] | None = None
+        self._lock = _LOCK
 
     def __enter__(self) -> int:
-        _LOCK.acquire()
+        self._lock = _LOCK
+        self._lock.acquire()
         try:
-            generators = _torch_generators()
+            generators = torch_generators()
             self._saved = (
                 random.getstate(),
                 np.random.get_state(),
@@ -273,7 +283,7 @@ class _Seeded:
                 for generator, state in generators:
                     generator.set_state(state)
         finally:
-            _LOCK.release()
+            self._lock.release()
 
     def __exit__(
         self,

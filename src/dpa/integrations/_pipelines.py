@@ -2,9 +2,8 @@
 pipeline comes from, how its own generators are set, how the item is passed.
 
 :class:`dpa.integrations.torch.DPADataset` (``transform=``) calls
-:func:`call_under_key` for each item. Every call runs inside
-:func:`dpa._seeding.key_seeded` (torch's, numpy's legacy and Python's global
-generators seeded from the sample's seed, restored after); on top of that:
+:func:`call_under_key` for each item, ``seed`` being the sample's
+:func:`dpa._seeding.key_seed`:
 
 - **albumentations** (a ``Compose`` or any other ``BaseCompose``, or a single
   transform): the item must be a dict, passed as keyword arguments
@@ -15,12 +14,21 @@ generators seeded from the sample's seed, restored after); on top of that:
   gives every transform the same seed, so their draws would coincide), and
   generators installed this way are kept as they are by AlbumentationsX, whose
   DataLoader-worker reseeding only replaces generators it made itself.
+  albumentations draws from nothing else (global seeds have no effect on it, its
+  documentation says), so the global generators are left alone.
 - **MONAI** (``Randomizable``, ``Compose`` included): ``set_random_state(state=
-  np.random.RandomState([seed & 0xFFFFFFFF, seed >> 32]))``, then ``pipeline(item)``
-  (a ``Compose`` draws each child's seed from that state, as MONAI does). This
-  replaces what ``monai.data.DataLoader``'s ``worker_init_fn`` sets.
+  np.random.RandomState([seed & 0xFFFFFFFF, seed >> 32]))`` (a ``Compose`` draws
+  each child's seed from that state, as MONAI does; this replaces what
+  ``monai.data.DataLoader``'s ``worker_init_fn`` set), then ``pipeline(item)``
+  inside :func:`dpa._seeding.key_seeded` (a few MONAI transforms draw from torch's
+  global generator).
 - **anything else** -- torchvision v2 transforms and ``Compose`` (any pytree: tuples,
-  dicts, tv_tensors), plain functions: ``pipeline(item)``.
+  dicts, tv_tensors), plain functions: ``pipeline(item)`` inside
+  :func:`dpa._seeding.key_seeded`: torch's, numpy's legacy and Python's global
+  generators seeded from the sample's seed, and restored after.
+
+Each call holds the lock of :mod:`dpa._seeding`, so threads sharing one pipeline
+object never interleave its generators.
 
 The libraries are recognized by class, without importing them: a pipeline of one
 can only exist once it has been imported.
@@ -44,31 +52,37 @@ from typing import Any
 import numpy as np
 
 from .._keys import KeyScheme
-from .._seeding import key_seed, key_seeded, legacy_random_state
+from .._seeding import generators_lock, key_seed, key_seeded, legacy_random_state
 
 __all__ = ["Caller", "call_under_key", "caller_for"]
 
-#: How a pipeline is called on an item, given the sample's seed.
-Caller = Callable[[Any, Any, int], Any]
+#: How a pipeline is called on an item: ``caller(pipeline, item, scheme, sample_id,
+#: seed)``.
+Caller = Callable[[Any, Any, KeyScheme, int, int], Any]
 
 
-def _call(pipeline: Any, item: Any, seed: int) -> Any:
-    return pipeline(item)
+def _call(pipeline: Any, item: Any, scheme: KeyScheme, sample_id: int, seed: int) -> Any:
+    with key_seeded(scheme, sample_id, seed):
+        return pipeline(item)
 
 
-def _call_albumentations(pipeline: Any, item: Any, seed: int) -> Any:
+def _call_albumentations(
+    pipeline: Any, item: Any, scheme: KeyScheme, sample_id: int, seed: int
+) -> Any:
     if not isinstance(item, Mapping):
         raise TypeError(
             "an albumentations pipeline takes dict items, passed as keyword arguments "
             f"(image=..., mask=..., bboxes=...); the base dataset gave {type(item).__name__}"
         )
-    pipeline.set_random_state(np.random.default_rng(seed), random.Random(seed))
-    return pipeline(**item)
+    with generators_lock():
+        pipeline.set_random_state(np.random.default_rng(seed), random.Random(seed))
+        return pipeline(**item)
 
 
-def _call_monai(pipeline: Any, item: Any, seed: int) -> Any:
-    pipeline.set_random_state(state=legacy_random_state(seed))
-    return pipeline(item)
+def _call_monai(pipeline: Any, item: Any, scheme: KeyScheme, sample_id: int, seed: int) -> Any:
+    with key_seeded(scheme, sample_id, seed):
+        pipeline.set_random_state(state=legacy_random_state(seed))
+        return pipeline(item)
 
 
 def _is_albumentations(pipeline: Any) -> bool:
@@ -107,6 +121,4 @@ def call_under_key(
 ) -> Any:
     """What ``pipeline`` returns for ``item`` under ``sample_id``'s key in ``scheme``
     (``caller``: :func:`caller_for` of the pipeline)."""
-    seed = key_seed(scheme, sample_id)
-    with key_seeded(scheme, sample_id, seed):
-        return caller(pipeline, item, seed)
+    return caller(pipeline, item, scheme, sample_id, key_seed(scheme, sample_id))

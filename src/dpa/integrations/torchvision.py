@@ -72,7 +72,7 @@ _IMAGES = (tv_tensors.Image, tv_tensors.Video)
 _GEOMETRY_ONLY = (tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)
 
 
-class _ParamsTransform(v2.Transform):
+class _ParamsTransform(v2.Transform):  # type: ignore[misc]  # torchvision is untyped
     """The v2 transform that applies one sample's parameters (its subclasses say
     where they come from)."""
 
