@@ -141,7 +141,10 @@ def test_nested_blocks_and_the_current_sample() -> None:
         assert current_sample() == (ElasticScheme(0, 0), 1)
         following = random.random()
     with dpa.seeded(1):
-        assert (random.random(), random.random()) == (outer, following)  # inner blocks left no trace
+        assert (random.random(), random.random()) == (
+            outer,
+            following,
+        )  # inner blocks left no trace
     assert global_states() == before
 
 
@@ -194,6 +197,8 @@ def test_cuda_generators_are_seeded_and_restored() -> None:
     before = torch.cuda.get_rng_state_all()
     with dpa.seeded(4):
         inside = torch.rand(3, device="cuda")
-    assert all(torch.equal(a, b) for a, b in zip(torch.cuda.get_rng_state_all(), before))
+    assert all(
+        torch.equal(a, b) for a, b in zip(torch.cuda.get_rng_state_all(), before, strict=True)
+    )
     generator = dpa.sample_torch_generator(4, device="cuda")
     assert torch.equal(torch.rand(3, device="cuda", generator=generator), inside)
