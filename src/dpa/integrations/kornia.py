@@ -182,17 +182,17 @@ def forward_parameters(
     shape = tuple(int(d) for d in batch_shape)
     if not shape or shape[0] != len(ids):
         raise ValueError(f"batch_shape {shape} must start with the {len(ids)} samples' count")
-    if not isinstance(aug, _AugmentationBase | ImageSequentialBase):
-        raise TypeError(
-            "aug must be a kornia augmentation, AugmentationSequential or ImageSequential, "
-            f"got {type(aug).__name__}"
-        )
-    members = list(aug.modules())
+    members = list(aug.modules()) if isinstance(aug, torch.nn.Module) else []
     mixes = [type(m).__name__ for m in members if isinstance(m, MixAugmentationBaseV2)]
     if mixes:
         raise ValueError(
             f"{', '.join(mixes)} mix the samples of a batch: their result depends on the "
             "batch by definition, so no key can make it the sample's own"
+        )
+    if not isinstance(aug, _AugmentationBase | ImageSequentialBase):
+        raise TypeError(
+            "aug must be a kornia augmentation, AugmentationSequential or ImageSequential, "
+            f"got {type(aug).__name__}"
         )
     seeds = [sample_seed(i, base_seed=base_seed, epoch=epoch) for i in ids]
     if any(_on_gpu(getattr(m, "device", None)) for m in members):
