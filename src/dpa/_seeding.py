@@ -219,7 +219,13 @@ def sample_torch_generator(
     import torch
 
     seed = sample_seed(sample_id, base_seed=base_seed, epoch=epoch)
-    return torch.Generator(device=device).manual_seed(seed)
+    if not isinstance(device, str | torch.device):
+        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
+    try:
+        generator = torch.Generator(device=device)
+    except RuntimeError as error:  # an unknown device, or one this machine lacks
+        raise ValueError(f"no torch generator on device {device!r}: {error}") from None
+    return generator.manual_seed(seed)
 
 
 # --------------------------------------------------------------------------- globals

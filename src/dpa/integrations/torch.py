@@ -1,4 +1,5 @@
-"""PyTorch: apply the parameters to image tensors, in a Dataset, with a Sampler.
+"""PyTorch: apply the parameters to image tensors, or run your own pipeline under
+each sample's key, in a Dataset, with a Sampler.
 
 Needs ``pip install 'dpa[torch]'``. A sample's augmentation is a function of its
 id (its index in the base dataset) and the mode's key -- never of a worker's seed,
@@ -18,6 +19,7 @@ Example::
     from dpa.integrations.torch import DPADataset, DPASampler
 
     data = DPADataset(base, dpa.get_preset("mild"), mode="elastic", base_seed=0)
+    # or your pipeline, under each sample's key: DPADataset(base, transform=pipeline)
     sampler = DPASampler(data, shuffle=True)          # this rank's share
     loader = DataLoader(data, batch_size=64, sampler=sampler, num_workers=4)
     for epoch in range(epochs):
@@ -28,8 +30,17 @@ Example::
 
 With ``apply=False`` the dataset returns the untouched sample and its params, and
 ``apply_params(images.cuda(), params)`` augments the collated batch on the GPU.
-Use ``persistent_workers=False`` (the default) with ``set_epoch``: persistent
-workers keep the dataset copy of the epoch they started in.
+With ``transform=`` (torchvision v2, albumentations, MONAI or any callable) item
+``i`` is what the pipeline returns for ``base[i]`` under sample ``i``'s key
+(:mod:`dpa.integrations._pipelines`; the guide: "Your pipeline, reproducible").
+
+**``set_epoch`` and ``persistent_workers``.** ``set_epoch`` changes the dataset in
+the calling process; DataLoader workers hold copies. With
+``persistent_workers=False`` (the default) they are started anew each epoch and copy
+the dataset as ``set_epoch`` left it: call it before iterating. With
+``persistent_workers=True`` they keep the first epoch's copy, and every epoch repeats
+that draw (``worker_init_fn`` runs once per worker and cannot help): leave it off, or
+build a new DataLoader each epoch.
 """
 
 from __future__ import annotations
