@@ -90,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
                 worst = max(worst, float((alone_mask - out_masks[row : row + 1]).abs().max()))
         print(f"epoch {epoch}: {len(data)} samples augmented on {device.type}")
     print(f"a sample alone vs in its batch: largest difference {worst:.3g}")
-    exact = worst == 0.0
-    print("identical:", "yes" if exact else "NO")
-    return 0 if exact else 1
+    # bit for bit on the CPU; a GPU's kernels may round differently for another batch size
+    same = worst == 0.0 if device.type == "cpu" else worst <= 1e-5
+    print("identical:" if worst == 0.0 else "identical to float rounding:", "yes" if same else "NO")
+    return 0 if same else 1
 
 
 if __name__ == "__main__":

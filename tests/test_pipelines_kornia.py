@@ -41,17 +41,25 @@ def augment(aug: Any, ids: list[int], images: Any, masks: Any, epoch: int = 0) -
 
 
 def check_alone_in_batch_and_at_another_position(device: str) -> None:
+    """Bit for bit on the CPU; on a GPU, where kornia's kernels could depend on the
+    batch size (untested: no GPU here), to float rounding."""
+    same: Any = torch.equal
+    if device != "cpu":
+
+        def same(a: Any, b: Any) -> bool:
+            return bool(torch.allclose(a, b, rtol=0.0, atol=1e-6))
+
     aug = pipeline()
     images, masks = scenes(len(IDS), device)
     out, out_masks = augment(aug, IDS, images, masks)
     assert out.device.type == device
     for row, sample_id in enumerate(IDS):
         alone, alone_mask = augment(aug, [sample_id], images[row : row + 1], masks[row : row + 1])
-        assert torch.equal(alone, out[row : row + 1]), sample_id
-        assert torch.equal(alone_mask, out_masks[row : row + 1]), sample_id
+        assert same(alone, out[row : row + 1]), sample_id
+        assert same(alone_mask, out_masks[row : row + 1]), sample_id
     order = [4, 0, 5, 2]  # another batch: other size, other positions
     moved, moved_masks = augment(aug, [IDS[i] for i in order], images[order], masks[order])
-    assert torch.equal(moved, out[order]) and torch.equal(moved_masks, out_masks[order])
+    assert same(moved, out[order]) and same(moved_masks, out_masks[order])
 
 
 def test_a_samples_output_is_the_same_alone_in_a_batch_and_at_another_position() -> None:
@@ -63,8 +71,12 @@ def test_on_cuda_too() -> None:
     check_alone_in_batch_and_at_another_position("cuda")
     aug = pipeline()
     images, masks = scenes(len(IDS))
-    cpu, _ = augment(aug, IDS, images, masks)
-    gpu, _ = augment(aug, IDS, images.cuda(), masks.cuda())
+    params = forward_parameters(aug, IDS, images.shape)
+    again = forward_parameters(aug, IDS, images.shape)  # CUDA initialized by now
+    for first, second in zip(params, again, strict=True):
+        assert all(torch.equal(first.data[k], second.data[k]) for k in first.data)
+    cpu, _ = aug(images, masks, params=params)
+    gpu, _ = aug(images.cuda(), masks.cuda(), params=params)
     assert float((gpu.cpu() - cpu).abs().max()) < 1e-4  # the same draws on either device
 
 
