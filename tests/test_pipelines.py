@@ -11,8 +11,10 @@ reference per library, computed by direct indexing.
 from __future__ import annotations
 
 import importlib.util
+import pickle
 import random
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,6 +231,20 @@ def test_set_epoch_draws_anew_and_epoch_zero_comes_back(case: Case) -> None:
     assert load(data, 1, 6) == epoch1  # the worker's copy has the epoch
     data.set_epoch(0)
     assert [fingerprint(data[i]) for i in range(SAMPLES)] == case.reference
+
+
+def test_threads_sharing_one_dataset_get_each_samples_output(case: Case) -> None:
+    """The pipeline object and the global generators are shared: the lock keeps each
+    item's draws its own."""
+    data = case.data()
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda i: fingerprint(data[i]), [*range(SAMPLES)] * 2))
+    assert got == case.reference * 2
+
+
+def test_the_dataset_pickles_for_spawned_workers(case: Case) -> None:
+    copy = pickle.loads(pickle.dumps(case.data()))
+    assert [fingerprint(copy[i]) for i in range(SAMPLES)] == case.reference
 
 
 def test_items_leave_the_global_generators_alone(case: Case) -> None:
