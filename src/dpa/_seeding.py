@@ -55,6 +55,7 @@ import os
 import random
 import sys
 import threading
+from contextlib import AbstractContextManager
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -300,7 +301,7 @@ class _Seeded:
         self._restore()
 
 
-def seeded(sample_id: int, base_seed: int = 0, epoch: int = 0) -> _Seeded:
+def seeded(sample_id: int, base_seed: int = 0, epoch: int = 0) -> AbstractContextManager[int]:
     """A ``with`` block in which torch's, numpy's legacy and Python's global
     generators are seeded from the sample's :func:`sample_seed`, and restored on exit
     (exceptions included); the block's value is the seed. See the module docstring

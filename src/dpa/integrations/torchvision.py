@@ -1,7 +1,8 @@
 """dpa's five parameters on torchvision's tv_tensors: boxes, masks and keypoints
 move with the image.
 
-Needs ``pip install 'dpa[torchvision]'``. :func:`apply_params` applies a sample's
+Needs ``pip install 'dpa[torchvision]'`` (torchvision 0.21 or later: the v2
+transform API with ``make_params``/``transform``). :func:`apply_params` applies a sample's
 parameters to anything a torchvision v2 transform takes -- one tensor, or any pytree
 (tuples, lists, dicts) of ``tv_tensors.Image``, ``Video``, ``Mask``,
 ``BoundingBoxes`` and ``KeyPoints`` -- and returns the same structure.
@@ -69,7 +70,12 @@ from .noise import MAX_ELEMENTS
 __all__ = ["DPAAugment", "apply_params"]
 
 _IMAGES = (tv_tensors.Image, tv_tensors.Video)
-_GEOMETRY_ONLY = (tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)
+#: What moves but keeps its values (``KeyPoints`` from torchvision 0.23 on).
+_GEOMETRY_ONLY = tuple(
+    kind
+    for kind in (tv_tensors.Mask, tv_tensors.BoundingBoxes, getattr(tv_tensors, "KeyPoints", None))
+    if kind is not None
+)
 
 
 class _ParamsTransform(v2.Transform):  # type: ignore[misc]  # torchvision is untyped
