@@ -518,3 +518,52 @@ def test_dataset_iter_params_is_sized_by_dpa_batch_and_equals_items(mode: str) -
             k: v for k, v in expected.items() if k in records[i]
         }
     assert [len(b) for b in data.iter_params()] == [50]  # default: memory-optimized
+
+
+# --------------------------------------------------------------------------- transform=
+
+
+def jitter(item: Any) -> Any:
+    """A pipeline drawing from all three global generators."""
+    import random
+
+    return item + torch.rand(2) + float(np.random.random()) + random.random()
+
+
+def test_dataset_with_a_transform_gives_the_pipelines_output_under_the_key() -> None:
+    base = [torch.zeros(2) + i for i in range(6)]
+    data = DPADataset(base, transform=jitter, base_seed=3, epoch=2)
+    with dpa.seeded(4, base_seed=3, epoch=2):
+        expected = jitter(base[4])
+    assert torch.equal(data[4], expected)
+    assert torch.equal(data[4], data[4])  # direct indexing repeats
+    assert data.pipeline is jitter and len(data) == 6
+    data.set_epoch(5)
+    with dpa.seeded(4, base_seed=3, epoch=5):
+        assert torch.equal(data[4], jitter(base[4]))
+    data.set_epoch(2)
+    assert torch.equal(data[4], expected)
+
+
+def test_dataset_transform_uses_the_modes_key() -> None:
+    from dpa._keys import PLAIN, RankAwareScheme
+    from dpa._seeding import key_seeded
+
+    base = [torch.zeros(2)] * 3
+    for kwargs, scheme in (
+        ({"mode": "rank_aware", "rank": 1, "world_size": 2, "base_seed": 5},
+         RankAwareScheme(5, 1, 2)),
+        ({"mode": "plain"}, PLAIN),
+    ):  # fmt: skip
+        data = DPADataset(base, transform=jitter, **kwargs)
+        with key_seeded(scheme, 2):
+            assert torch.equal(data[2], jitter(base[2]))
+
+
+def test_dataset_transform_excludes_config_and_apply() -> None:
+    with pytest.raises(ValueError, match="transform"):
+        DPADataset([1], dpa.get_preset("mild"), transform=jitter)
+    with pytest.raises(ValueError, match="transform"):
+        DPADataset([1], apply=False, transform=jitter)
+    with pytest.raises(TypeError, match="callable"):
+        DPADataset([1], transform=5)

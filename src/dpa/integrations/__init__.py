@@ -10,6 +10,15 @@ this package imports none of them:
 - :mod:`dpa.integrations.numpy` (numpy only): ``apply_params`` on arrays, the
   readable reference of the operations; ``dpa preview`` uses it.
 - :mod:`dpa.integrations.noise`: the noise generator's definition.
+- :mod:`dpa.integrations.torchvision` (``pip install 'dpa[torchvision]'``):
+  ``apply_params`` on tv_tensors (boxes, masks and keypoints move with the image) and
+  ``DPAAugment``, dpa's parameters as a v2 transform.
+- :mod:`dpa.integrations.kornia` (``pip install 'dpa[kornia]'``):
+  ``forward_parameters``, kornia's batch parameters drawn under each sample's key.
+
+Your own pipelines (torchvision v2, albumentations, MONAI, any callable) run under
+each sample's key through ``DPADataset(base, transform=pipeline)``, and any code
+through ``dpa.seeded(sample_id)``.
 
 **What the parameters do.** Images are float, values in ``[0, 1]``, channels first
 (``[C, H, W]``; TensorFlow's ``apply_params_tf`` takes channels last by default).

@@ -1,4 +1,5 @@
-"""PyTorch: apply the parameters to image tensors, in a Dataset, with a Sampler.
+"""PyTorch: apply the parameters to image tensors, or run your own pipeline under
+each sample's key, in a Dataset, with a Sampler.
 
 Needs ``pip install 'dpa[torch]'``. A sample's augmentation is a function of its
 id (its index in the base dataset) and the mode's key -- never of a worker's seed,
@@ -18,6 +19,7 @@ Example::
     from dpa.integrations.torch import DPADataset, DPASampler
 
     data = DPADataset(base, dpa.get_preset("mild"), mode="elastic", base_seed=0)
+    # or your pipeline, under each sample's key: DPADataset(base, transform=pipeline)
     sampler = DPASampler(data, shuffle=True)          # this rank's share
     loader = DataLoader(data, batch_size=64, sampler=sampler, num_workers=4)
     for epoch in range(epochs):
@@ -28,13 +30,21 @@ Example::
 
 With ``apply=False`` the dataset returns the untouched sample and its params, and
 ``apply_params(images.cuda(), params)`` augments the collated batch on the GPU.
-Use ``persistent_workers=False`` (the default) with ``set_epoch``: persistent
-workers keep the dataset copy of the epoch they started in.
+With ``transform=`` (torchvision v2, albumentations, MONAI or any callable) item
+``i`` is what the pipeline returns for ``base[i]`` under sample ``i``'s key
+(:mod:`dpa.integrations._pipelines`; the guide: "Your pipeline, reproducible").
+
+**``set_epoch`` and ``persistent_workers``.** ``set_epoch`` changes the dataset in
+the calling process; DataLoader workers hold copies. With
+``persistent_workers=False`` (the default) they are started anew each epoch and copy
+the dataset as ``set_epoch`` left it: call it before iterating. With
+``persistent_workers=True`` they keep the first epoch's copy, and every epoch repeats
+that draw (``worker_init_fn`` runs once per worker and cannot help): leave it off, or
+build a new DataLoader each epoch.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterator, Sequence, Sized
 from typing import Any
@@ -52,14 +62,23 @@ from .._keys import ElasticScheme, KeyScheme, scheme_for_mode
 from .._parambatch import ParamBatch
 from .._validate import check_int
 from ._params import normalize, theta_matrices
-from .noise import MAX_ELEMENTS, MIX_MULTIPLIERS, box_muller_tables
-from .numpy import GRAY_WEIGHTS
+from ._pipelines import call_under_key, caller_for
+from ._torch_ops import (
+    add_noise_,
+    base_grid as base_grid,
+    blend_contrast,
+    gaussian_noise as gaussian_noise,
+    grayscale_mean as grayscale_mean,
+    mix32_ as mix32_,
+    noise_words as noise_words,
+    sampling_grid,
+)
+from .noise import MAX_ELEMENTS
 
 __all__ = ["MODES", "DPADataset", "DPASampler", "DPATransform", "apply_params"]
 
 #: The key modes a transform or dataset can use.
 MODES = ("elastic", "rank_aware", "plain")
-_MASK = 0xFFFFFFFF
 
 
 # --------------------------------------------------------------------------- apply
@@ -117,121 +136,11 @@ def apply_params(images: torch.Tensor, params: Any) -> torch.Tensor:
 
     x = torch.clamp(x * brightness, 0, 1)
 
-    mean = grayscale_mean(x).to(work)[:, None, None, None]
-    x = (contrast * x).add_(rest * mean).clamp_(0, 1)
-
+    x = blend_contrast(x, contrast, rest)
     if p.keys is not None:
-        keys = torch.from_numpy(p.keys).to(device)
-        z = gaussian_noise(keys, (channels, height, width)).to(work)
-        x = x.add_(noise * z).clamp_(0, 1)
+        x = add_noise_(x, torch.from_numpy(p.keys).to(device), noise)
     out: torch.Tensor = x.to(images.dtype)
     return out[0] if single else out
-
-
-@functools.lru_cache(maxsize=32)
-def _centres(size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    centres = torch.arange(size, dtype=torch.float64, device=device)
-    return ((2.0 * centres + 1.0) / size - 1.0).to(dtype)
-
-
-def _counter(count: int, device: torch.device) -> torch.Tensor:
-    """``0 .. count-1`` (int64), kept for the image sizes in use (up to 32 MiB each)."""
-    if count > 1 << 22:
-        return torch.arange(count, dtype=torch.int64, device=device)
-    return _small_counter(count, device)
-
-
-@functools.lru_cache(maxsize=8)
-def _small_counter(count: int, device: torch.device) -> torch.Tensor:
-    return torch.arange(count, dtype=torch.int64, device=device)
-
-
-def base_grid(size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """Pixel centres in normalized coordinates, ``(2 i + 1) / size - 1`` (float64,
-    then rounded to ``dtype``)."""
-    return _centres(size, dtype, torch.device(device))
-
-
-def sampling_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """The ``[B, H, W, 2]`` grid of ``affine_grid(theta, align_corners=False)`` for
-    ``theta`` of shape ``[B, 2, 2]`` (no translation), computed elementwise so that
-    each value is the same whatever the device, thread count or framework."""
-    xs = base_grid(width, theta.dtype, theta.device)[None, None, :]
-    ys = base_grid(height, theta.dtype, theta.device)[None, :, None]
-    t = theta[:, :, :, None, None]
-    gx = t[:, 0, 0] * xs + t[:, 0, 1] * ys
-    gy = t[:, 1, 0] * xs + t[:, 1, 1] * ys
-    return torch.stack([gx, gy], dim=-1)
-
-
-def grayscale_mean(x: torch.Tensor) -> torch.Tensor:
-    """Each image's grayscale mean (float64, shape ``[B]``), summed exactly: each
-    gray value floored to a multiple of ``2**-32`` and summed as an integer."""
-    channels, height, width = x.shape[1:]
-    if channels == 3:
-        w0, w1, w2 = (torch.tensor(w, dtype=x.dtype, device=x.device) for w in GRAY_WEIGHTS)
-        gray = w0 * x[:, 0] + w1 * x[:, 1] + w2 * x[:, 2]
-    elif channels == 1:
-        gray = x[:, 0]
-    else:
-        gray = x.sum(dim=1) / torch.tensor(float(channels), dtype=x.dtype, device=x.device)
-    fixed = torch.floor(gray * torch.tensor(2.0**32, dtype=x.dtype, device=x.device))
-    total = fixed.to(torch.int64).sum(dim=(1, 2))
-    return total.to(torch.float64) / (height * width * 2.0**32)
-
-
-def _signed(multiplier: int) -> int:
-    """``multiplier`` or ``multiplier - 2**32``, whichever is below ``2**31`` in size:
-    the same product modulo ``2**32``, and never an int64 overflow."""
-    return multiplier - 2**32 if multiplier >= 2**31 else multiplier
-
-
-_M1, _M2 = (_signed(m) for m in MIX_MULTIPLIERS)
-
-
-def mix32_(x: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
-    """``lowbias32``, in place, of an int64 tensor holding 32-bit words
-    (``scratch``: a tensor of the same shape and dtype to work in)."""
-    x.bitwise_xor_(torch.bitwise_right_shift(x, 16, out=scratch))
-    x.mul_(_M1).bitwise_and_(_MASK)
-    x.bitwise_xor_(torch.bitwise_right_shift(x, 15, out=scratch))
-    x.mul_(_M2).bitwise_and_(_MASK)
-    return x.bitwise_xor_(torch.bitwise_right_shift(x, 16, out=scratch))
-
-
-def noise_words(keys: torch.Tensor, count: int) -> torch.Tensor:
-    """``word(j)`` for ``j < count``, per key row ``[k0, k1]``: int64, ``[B, count]``."""
-    x = _counter(count, keys.device)[None, :] ^ keys[:, :1]
-    scratch = torch.empty_like(x)
-    mix32_(x, scratch).bitwise_xor_(keys[:, 1:])
-    return mix32_(x, scratch)
-
-
-def gaussian_noise(keys: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
-    """Standard normal noise ``[B, C, H, W]`` (float32) for the key rows ``keys``."""
-    count = shape[0] * shape[1] * shape[2]
-    pairs = (count + 1) // 2
-    radius, cos, sin = _tables(keys.device)
-    words = noise_words(keys, pairs).view(-1)
-    r = radius.index_select(0, words >> 16)
-    b = words.bitwise_and_(0xFFFF)
-    # float32(RAD[a] * COS[b]), float32(RAD[a] * SIN[b]): the products in float64, each
-    # rounded once to float32 as it is written, interleaved (z[2j], z[2j + 1])
-    z = torch.empty(len(keys), pairs, 2, dtype=torch.float32, device=keys.device)
-    torch.mul(
-        r.view(len(keys), pairs), cos.index_select(0, b).view(len(keys), pairs), out=z[..., 0]
-    )
-    torch.mul(
-        r.view(len(keys), pairs), sin.index_select(0, b).view(len(keys), pairs), out=z[..., 1]
-    )
-    return z.view(len(keys), 2 * pairs)[:, :count].reshape(len(keys), *shape)
-
-
-@functools.lru_cache(maxsize=4)
-def _tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:func:`dpa.integrations.noise.box_muller_tables` on ``device``."""
-    radius, cos, sin = (torch.from_numpy(t.copy()).to(device) for t in box_muller_tables())
-    return radius, cos, sin
 
 
 # --------------------------------------------------------------------------- transform
@@ -326,15 +235,38 @@ def _as_float_image(image: Any) -> torch.Tensor:
 # --------------------------------------------------------------------------- dataset
 
 
-class DPADataset(Dataset[tuple[Any, Any, dict[str, Any]]]):
-    """``base_dataset`` with each sample's parameters, and the sample augmented by
-    them (``apply=True``): item ``i`` is ``(sample, target, params)``.
+class DPADataset(Dataset[Any]):
+    """``base_dataset`` augmented per sample: by your pipeline (``transform=``), or by
+    dpa's own parameters.
 
-    ``base_dataset[i]`` must be a ``(sample, target)`` pair; the sample a ``[C, H, W]``
-    float tensor in ``[0, 1]`` (``uint8`` tensors and arrays are converted). The id of
-    item ``i`` is ``i``. ``params`` is the dict of :meth:`DPATransform.params`; a
-    DataLoader collates it into tensors (and a list of hashes) that
-    :func:`apply_params` takes as they are.
+    **With** ``transform`` (torchvision v2, albumentations, MONAI or any callable):
+    item ``i`` is exactly what ``transform`` returns for ``base_dataset[i]`` under
+    sample ``i``'s key -- the global generators seeded from its seed
+    (:func:`dpa.seeded`), and the pipeline's own generators set from it where the
+    library has them (albumentations, MONAI; see
+    :mod:`dpa.integrations._pipelines`). ``base_dataset[i]`` is passed as it is
+    (albumentations: a dict, as keyword arguments). ``config`` and ``apply`` are not
+    used then (``DPAAugment(config)`` of :mod:`dpa.integrations.torchvision` puts
+    dpa's own augmentation in a torchvision pipeline).
+
+    **Without**: item ``i`` is ``(sample, target, params)``. ``base_dataset[i]``
+    must be a ``(sample, target)`` pair; the sample a ``[C, H, W]`` float tensor in
+    ``[0, 1]`` (``uint8`` tensors and arrays are converted). ``params`` is the dict
+    of :meth:`DPATransform.params`, and the sample is augmented by it when
+    ``apply`` (else returned untouched); a DataLoader collates ``params`` into
+    tensors (and a list of hashes) that :func:`apply_params` takes as they are.
+
+    The id of item ``i`` is ``i``; its key is the mode's (``mode``, ``base_seed``,
+    ``epoch``, ``rank``: see the module docstring). ``set_epoch`` changes the draw
+    of the elastic mode -- in this process: see the module docstring for
+    ``persistent_workers``.
+
+    Example:
+        >>> import random
+        >>> jitter = lambda x: x + random.random()
+        >>> data = DPADataset([10, 20, 30], transform=jitter)
+        >>> data[1] == data[1] != DPADataset([10, 20, 30], transform=jitter, epoch=1)[1]
+        True
     """
 
     def __init__(
@@ -348,9 +280,19 @@ class DPADataset(Dataset[tuple[Any, Any, dict[str, Any]]]):
         epoch: int = 0,
         rank: int | None = None,
         world_size: int | None = None,
+        transform: Any = None,
     ) -> None:
         self.base_dataset = base_dataset
         self.apply = bool(apply)
+        if transform is not None and (config is not None or not self.apply):
+            raise ValueError(
+                "config and apply are dpa's own augmentation; with transform= give neither "
+                "(DPAAugment(config) of dpa.integrations.torchvision puts it in a pipeline)"
+            )
+        #: The pipeline given as ``transform`` (None: dpa's own augmentation).
+        self.pipeline = transform
+        self._caller = None if transform is None else caller_for(transform)
+        #: The key of each item (its mode, epoch and seed), and dpa's own parameters.
         self.transform = DPATransform(
             config, mode, epoch, base_seed=base_seed, rank=rank, world_size=world_size
         )
@@ -384,8 +326,12 @@ class DPADataset(Dataset[tuple[Any, Any, dict[str, Any]]]):
         processor = BatchProcessor(batch_config.strategy, batch_config)
         return processor.process_range(0, len(self), t.config, scheme=t.scheme)
 
-    def __getitem__(self, index: int) -> tuple[Any, Any, dict[str, Any]]:
+    def __getitem__(self, index: int) -> Any:
         item = self.base_dataset[index]
+        if self._caller is not None:
+            return call_under_key(
+                self.pipeline, self._caller, item, self.transform.scheme, int(index)
+            )
         if not isinstance(item, tuple | list) or len(item) != 2:
             raise TypeError(
                 f"base_dataset[{index}] must be a (sample, target) pair, got {type(item).__name__}"
