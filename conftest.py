@@ -9,7 +9,11 @@ collect_ignore = [
     path
     for path, module in (
         ("src/dpa/integrations/torch.py", "torch"),
+        ("src/dpa/integrations/_torch_ops.py", "torch"),
+        ("src/dpa/integrations/torchvision.py", "torchvision"),
+        ("src/dpa/integrations/kornia.py", "kornia"),
         ("src/dpa/integrations/tf.py", "tensorflow"),
+        ("src/dpa/_seeding.py", "torch"),
     )
     if importlib.util.find_spec(module) is None
 ]

@@ -472,6 +472,23 @@ ENTRIES: list[Entry] = [
     Entry("get_preset", dpa.get_preset, {"name": "mild"}),
     # core
     Entry("fib", dpa.fib, {"n": 5}, small=frozenset({"n"})),
+    Entry("sample_seed", dpa.sample_seed, {"sample_id": 7, "base_seed": 1, "epoch": 2}),
+    Entry("seeded", dpa.seeded, {"sample_id": 7, "base_seed": 1, "epoch": 2}, after=_enter),
+    Entry(
+        "sample_numpy_generator",
+        dpa.sample_numpy_generator,
+        {"sample_id": 7, "base_seed": 1, "epoch": 2},
+    ),
+    Entry(
+        "sample_python_random",
+        dpa.sample_python_random,
+        {"sample_id": 7, "base_seed": 1, "epoch": 2},
+    ),
+    Entry(
+        "sample_torch_generator",
+        dpa.sample_torch_generator,
+        {"sample_id": 7, "base_seed": 1, "epoch": 2, "device": "cpu"},
+    ),
     Entry(
         "gen_augmentation_seed",
         dpa.gen_augmentation_seed,

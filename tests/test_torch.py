@@ -567,3 +567,17 @@ def test_dataset_transform_excludes_config_and_apply() -> None:
         DPADataset([1], apply=False, transform=jitter)
     with pytest.raises(TypeError, match="callable"):
         DPADataset([1], transform=5)
+
+
+def test_a_tiny_scale_and_an_empty_image() -> None:
+    """Scales down to 1e-300 give the shrunk-to-nothing limit, not NaN images; an image
+    without pixels is refused by name (it raised ZeroDivisionError)."""
+    image = torch.rand(3, 9, 9, generator=torch.Generator().manual_seed(0))
+    p = {"rotation": 10.0, "brightness": 1.0, "noise": 0.0, "scale": 1e-300, "contrast": 1.0}
+    out = apply_params(image, p)
+    assert torch.isfinite(out).all()
+    assert torch.allclose(out[:, 4, 4], image[:, 4, 4], atol=1e-6)
+    out[:, 4, 4] = 0
+    assert (out == 0).all()
+    with pytest.raises(ValueError, match="at least one channel, row and column"):
+        apply_params(torch.zeros(3, 0, 16), p)

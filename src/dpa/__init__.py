@@ -114,6 +114,13 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
         check_quality as check_quality,
         plot_quality as plot_quality,
     )
+    from ._seeding import (
+        sample_numpy_generator as sample_numpy_generator,
+        sample_python_random as sample_python_random,
+        sample_seed as sample_seed,
+        sample_torch_generator as sample_torch_generator,
+        seeded as seeded,
+    )
     from ._shards import (
         ShardsReport as ShardsReport,
         check_shards as check_shards,
@@ -148,6 +155,12 @@ _API: dict[str, str] = {
     "PerRecordRankScheme": "_keys",
     "scheme_for_mode": "_keys",
     "scheme_from_metadata": "_keys",
+    # the sample key as randomness for any pipeline
+    "sample_seed": "_seeding",
+    "seeded": "_seeding",
+    "sample_numpy_generator": "_seeding",
+    "sample_python_random": "_seeding",
+    "sample_torch_generator": "_seeding",
     # core and backends
     "fib": "_core",
     "gen_augmentation_seed": "_core",

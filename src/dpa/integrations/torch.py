@@ -61,7 +61,7 @@ from .._generate import gen_augmentation_params, generate_batch
 from .._keys import ElasticScheme, KeyScheme, scheme_for_mode
 from .._parambatch import ParamBatch
 from .._validate import check_int
-from ._params import normalize, theta_matrices
+from ._params import check_image_size, normalize, theta_matrices
 from ._pipelines import call_under_key, caller_for
 from ._torch_ops import (
     add_noise_,
@@ -113,6 +113,7 @@ def apply_params(images: torch.Tensor, params: Any) -> torch.Tensor:
     work = torch.float64 if x.dtype == torch.float64 else torch.float32
     x = x.to(work)
     batch, channels, height, width = x.shape
+    check_image_size(tuple(x.shape))
     if channels * height * width > MAX_ELEMENTS:
         raise ValueError(f"images of more than 2**31 elements are not supported: {x.shape}")
     p = normalize(params, batch)
