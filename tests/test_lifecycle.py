@@ -120,9 +120,9 @@ def test_a_folder_partial_assembles_in_a_scratch_file(tmp_path: Path) -> None:
     pending = PendingFile(target, resumable=True, folder=True)
     assert pending.path.is_dir() and (pending.path / "lock").exists()
     (pending.path / "part-0").write_bytes(b"piece")
-    unused = pending.scratch()
-    assembled = pending.scratch()
-    assembled.write_bytes((pending.path / "part-0").read_bytes())
+    unused, _ = pending.scratch()
+    assembled, handle = pending.scratch()
+    handle.write((pending.path / "part-0").read_bytes())
     pending.commit(assembled)
     pending.release(discard=True)
     assert target.read_bytes() == b"piece"
@@ -132,7 +132,7 @@ def test_a_folder_partial_assembles_in_a_scratch_file(tmp_path: Path) -> None:
 
 def test_scratch_files_go_even_when_the_partial_stays(tmp_path: Path) -> None:
     pending = PendingFile(tmp_path / "out.parquet", resumable=True, folder=True)
-    scratch = pending.scratch()
+    scratch, _ = pending.scratch()
     pending.release(discard=False)
     assert not scratch.exists()
     assert names(tmp_path) == [".out.parquet.dpa-partial"]

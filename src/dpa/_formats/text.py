@@ -56,7 +56,7 @@ def parse_record_line(line: bytes) -> dict[str, Any] | None:
         return None
     try:
         record = json.loads(line, parse_int=parse_decimal)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if record_problem(record) is not None or "sample_id" not in record:
         return None
@@ -115,6 +115,9 @@ class TextSink:
 
     def close(self) -> None:
         """Nothing to let go of: the handle is the caller's."""
+
+    def reserve_ids(self, last_id: int) -> None:
+        """Nothing to do: text holds ids of any size."""
 
 
 def open_text(path: Path) -> IO[str]:
