@@ -142,8 +142,9 @@ def assert_one_line(err: str, start: str) -> str:
     return lines[0]
 
 
-def assert_verifies(target: Path, ok: bool = True) -> None:
-    assert main(["verify", "-q", str(target)]) == (0 if ok else 1)
+def assert_verifies(target: Path, ok: bool = True, status: int = 1) -> None:
+    """`dpa verify` passes (``ok``) or fails with ``status`` (2: not a dpa output)."""
+    assert main(["verify", "-q", str(target)]) == (0 if ok else status)
 
 
 def earlier_run(out: Output, capsys: pytest.CaptureFixture[str]) -> bytes:
@@ -161,7 +162,8 @@ def assert_earlier_output_kept(out: Output, before: bytes | None) -> None:
         assert out.file.read_bytes() == before
     if out.sharded:  # dropped when the run began: the folder does not look complete
         assert not (out.target / MANIFEST_NAME).exists()
-        assert_verifies(out.target, ok=False)
+        # a folder of shards without its manifest fails; one of no shard is none (2)
+        assert_verifies(out.target, ok=False, status=1 if before is not None else 2)
     elif before is not None:
         assert_verifies(out.target)
 
@@ -293,11 +295,21 @@ def test_a_file_size_limit_fails_cleanly(
         resume(out, FULL_N, capsys)
 
 
+#: The `dpa` command, told that the disk has room (its check up front passes), so
+#: that the disk fills while it writes.
+UNCHECKED = """
+import shutil, sys
+from dpa._cli import main
+
+shutil.disk_usage = lambda path: shutil._ntuple_diskusage(10**12, 0, 10**12)
+sys.exit(main(sys.argv[1:]))
+"""
+
 UNSHARE_SCRIPT = """
 mount -t tmpfs -o size=256k dpa-full "$RUN" || exit 97
 "$PY" -m dpa $EARLIER || exit 98
 cp -a "$RUN" "$SAVE/before" || exit 99
-"$PY" -m dpa $FULL 2> "$SAVE/stderr"
+"$PY" -c "$UNCHECKED" $FULL 2> "$SAVE/stderr"
 echo $? > "$SAVE/status"
 cp -a "$RUN" "$SAVE/after"
 """
@@ -329,6 +341,7 @@ def test_a_full_file_system_fails_cleanly(tmp_path: Path, fmt: str) -> None:
         "SAVE": str(save),
         "EARLIER": shlex.join(out.argv(50, "-q")),
         "FULL": shlex.join(out.argv(FULL_N, "-q")),
+        "UNCHECKED": UNCHECKED,
     }
     done = subprocess.run(
         [unshare, "--mount", *user, "sh", "-c", UNSHARE_SCRIPT],

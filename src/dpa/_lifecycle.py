@@ -219,8 +219,8 @@ def fsync_dir(folder: Path) -> None:
 
 def _refuse(path: Path, problem: str) -> NoReturn:
     raise UnsafePathError(
-        f"{path}: {problem}, not a partial output this run may continue or discard; "
-        "dpa leaves it as it is: remove it, or write to another output"
+        f"{path}: {problem}, not a partial output dpa made; left as it is: remove it, "
+        "or write to another output"
     )
 
 
@@ -515,6 +515,11 @@ class PendingFile:
         if handle is not None:
             handle.flush()
             os.fsync(handle.fileno())
+            if not _same_file(source, handle):  # renamed, or replaced by a link
+                raise UnsafePathError(
+                    f"{source}: is no longer the file this run wrote; {self.target} is "
+                    "left as it was"
+                )
         else:
             fsync_file(source)
         check_replaceable(self.target)  # it may have become something else meanwhile
