@@ -1,10 +1,10 @@
 """Crash safety of `dpa generate` and of the writers under it.
 
-A run stopped by SIGKILL or SIGINT at several points (its temporary output just
+A run stopped by SIGKILL, SIGINT or SIGTERM at several points (its temporary output just
 created, half written, complete and about to be renamed into place), or failing on a
 full disk (a file-size limit, a full tmpfs, ENOSPC from a write or an fsync), leaves at
 the output path either nothing (a fresh output) or the earlier complete output, byte
-for byte, which `dpa verify` still passes. After SIGINT or a failed write the command
+for byte, which `dpa verify` still passes. After SIGINT, SIGTERM or a failed write the command
 says so in one line; JSON Lines and Parquet keep the progress for ``--resume``, and a
 resumed run gives the exact, complete output.
 
@@ -181,7 +181,9 @@ def resume(out: Output, n: int, capsys: pytest.CaptureFixture[str]) -> str:
 # --------------------------------------------------------------------------- signals
 
 
-KILL, INT = signal.SIGKILL, signal.SIGINT
+KILL, INT, TERM = signal.SIGKILL, signal.SIGINT, signal.SIGTERM
+#: How the command ends on each signal it handles: exit status, first words.
+HANDLED = {INT: (130, "dpa: interrupted, "), TERM: (143, "dpa: terminated, ")}
 
 
 @pytest.mark.integration
@@ -195,6 +197,8 @@ KILL, INT = signal.SIGKILL, signal.SIGINT
         ("grown", False, INT),  # (fresh outputs killed: tests/test_cli.py)
         ("renaming", True, KILL),
         ("renaming", True, INT),
+        ("grown", True, TERM),  # what timeout, Slurm and docker stop send
+        ("renaming", True, TERM),
     ],
     ids=lambda v: (
         v.name if isinstance(v, signal.Signals) else {True: "earlier", False: "fresh"}.get(v, v)
@@ -236,8 +240,9 @@ def test_a_signal_leaves_the_earlier_output_or_none(
     if signum == signal.SIGKILL:
         assert child.returncode == -signal.SIGKILL
     else:
-        assert child.returncode == 130  # cli.EXIT_INTERRUPTED
-        line = assert_one_line(err, "dpa: interrupted, ")
+        status, words = HANDLED[signum]  # cli.EXIT_INTERRUPTED, cli.EXIT_TERMINATED
+        assert child.returncode == status
+        line = assert_one_line(err, words)
         assert ("--resume" in line) == out.resumable, line
         kept = [out.file.name] if before is not None else []
         kept += [out.partial.name] if out.resumable else []

@@ -24,7 +24,7 @@ from .._lifecycle import PendingFile
 from .._parambatch import ParamBatch
 from .common import NESTED_TOO_DEEPLY, READ_BLOCK, SUMMARY_KEYS, brief, check_metadata
 from .interface import FileFormat, Header, OpenedFile, RecordSink, Resume
-from .text import TextSink, open_text, parse_record_line, record_batches
+from .text import TextSink, count_offset, open_text, parse_record_line, record_batches
 
 __all__ = ["JSON_LINES", "JsonLinesSink", "open_sink", "read_batches", "read_header"]
 
@@ -45,10 +45,11 @@ class JsonLinesSink(TextSink):
         self.flush = flush
 
     @classmethod
-    def reopen(cls, handle: IO[bytes], path: Path, header_line: bytes, count: int) -> JsonLinesSink:
-        """Continue a file whose ``count`` records end where ``handle`` stands."""
+    def reopen(cls, handle: IO[bytes], path: Path, offset: int, count: int) -> JsonLinesSink:
+        """Continue a file whose ``count`` records end where ``handle`` stands, its
+        count to be written in place at ``offset``."""
         sink = cls(handle, path, None, flush=True)
-        sink.count_offset = header_line.index(b'"num_samples": ') + len(b'"num_samples": ')
+        sink.count_offset = offset
         sink.first = count == 0
         return sink
 
@@ -81,11 +82,13 @@ def _continue(
     header = handle.readline()
     if not header.endswith(b"\n"):
         return None
+    offset = count_offset(header)
     try:
         found = json.loads(header, parse_int=parse_decimal)["metadata"]
     except (ValueError, KeyError, TypeError, RecursionError):
         found = None
-    resume.check_header(path, found)
+    resume.check_header(path, found if offset is not None else None)
+    assert offset is not None  # (check_header refuses a header without its count)
     good_end = handle.tell()
     count = 0
     for block, ends in _record_blocks(handle, good_end, metadata.get("start_id", 0)):
@@ -97,7 +100,7 @@ def _continue(
             break
     handle.seek(good_end)
     handle.truncate()
-    return JsonLinesSink.reopen(handle, path, header, count), count
+    return JsonLinesSink.reopen(handle, path, offset, count), count
 
 
 def _record_blocks(

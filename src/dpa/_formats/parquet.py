@@ -233,13 +233,17 @@ class ParquetPartsSink:
             except Exception:
                 batch = ParamBatch.empty()
             good = part == self._part(index) and len(batch) and batch.sample_id[0] == expected
-            if not good or resume.take(batch) < len(batch):
-                for stale in self._parts()[index:]:
+            kept = resume.take(batch) if good else 0
+            if kept:
+                if kept < len(batch):  # the records that match, and no more
+                    self._write_part(index, batch[:kept])
+                count += kept
+                expected += kept
+                self.next_index = index + 1
+            if kept < len(batch):
+                for stale in self._parts()[self.next_index :]:
                     stale.unlink()
                 break
-            count += len(batch)
-            expected += len(batch)
-            self.next_index = index + 1
         return count
 
     def reserve_ids(self, last_id: int) -> None:
@@ -248,9 +252,14 @@ class ParquetPartsSink:
     def write(self, batch: ParamBatch) -> None:
         if len(batch) == 0:
             return
+        self._write_part(self.next_index, batch)
+        self.next_index += 1
+
+    def _write_part(self, index: int, batch: ParamBatch) -> None:
+        """``batch`` as the part ``index``, whole or not at all."""
         import pyarrow.parquet as pq
 
-        part = self._part(self.next_index)
+        part = self._part(index)
         scratch = part.with_suffix(".writing")
         with contextlib.suppress(FileNotFoundError):
             scratch.unlink()  # a run stopped while writing it
@@ -258,7 +267,6 @@ class ParquetPartsSink:
         with open_new(scratch) as handle:
             pq.write_table(batch.to_arrow(), handle, use_dictionary=False, compression="none")
         os.replace(scratch, part)
-        self.next_index += 1
 
     def finish(self, count: int, statistics: dict[str, Any] | None) -> Path:
         import pyarrow.parquet as pq
