@@ -831,3 +831,37 @@ def test_an_unreadable_free_space_does_not_stop_the_run(
 
     monkeypatch.setattr("dpa._cli.files.shutil.disk_usage", unreadable)
     assert run(capsys, "generate", "-n", 10, "-q", "-o", tmp_path / "o.jsonl")[0] == 0
+
+
+# --------------------------------------------------------------------------- beyond the list
+
+
+def test_an_output_named_as_a_partial_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Writing to another run's partial name would replace its progress under it."""
+    target = tmp_path / "out.jsonl"
+    partial = interrupted(target, "jsonl")
+    before = partial.read_bytes()
+    code, err = run(capsys, "generate", "-n", 10, "--format", "jsonl", "-o", partial)
+    assert code == 2
+    one_line(err, "partial output (out.jsonl)")
+    assert partial.read_bytes() == before
+
+
+def test_a_resume_refusal_quotes_a_huge_value_briefly(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    partial = interrupted(target, "jsonl")
+    text = partial.read_bytes().replace(b'"start_id": 0', b'"start_id": ' + b"9" * 5000, 1)
+    partial.write_bytes(text)
+    with pytest.raises(ValueError, match="another start_id") as info:
+        write_range(target, 0, 1000, format="jsonl", resume=True)
+    assert len(str(info.value)) < 500
+
+
+def test_white_space_between_values_is_skipped_in_linear_time(tmp_path: Path) -> None:
+    """Megabytes of white space (a pretty-printer's, or an attacker's) read as such."""
+    path = tmp_path / "spaced.json"
+    dpa.save_augmentation_chain(generate_batch(range(3)), path)
+    path.write_text(path.read_text().replace(",\n", "," + " \n\t\r" * (1 << 20), 1))
+    assert dpa.load_augmentation_chain(path) == generate_batch(range(3)).to_dicts()

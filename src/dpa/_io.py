@@ -21,6 +21,7 @@ from ._config import PARAM_NAMES, AugmentationConfig
 from ._formats.common import (
     READ_BLOCK,
     PathLike,
+    brief,
     checked_records,
     detect_format,
     new_metadata,
@@ -157,7 +158,7 @@ class AugmentationWriter:
     def _refuse_resume(self, what: str, theirs: Any, ours: Any) -> NoReturn:
         raise ValueError(
             f"{self.tmp_path}: the interrupted output was made with another {what} "
-            f"({theirs!r}, now {ours!r}); run without resuming to start over"
+            f"({brief(theirs)}, now {brief(ours)}); run without resuming to start over"
         )
 
     def _take_resumed(self, block: ParamBatch | list[dict[str, Any]]) -> int:

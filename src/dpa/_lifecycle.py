@@ -448,6 +448,11 @@ class PendingFile:
         start_over: bool = False,
     ) -> None:
         check_replaceable(target)
+        if target.name.startswith(".") and target.name.endswith(_PARTIAL_SUFFIX):
+            raise ValueError(
+                f"{target}: is the name of another output's partial output "
+                f"({target.name[1 : -len(_PARTIAL_SUFFIX)]}); give another output name"
+            )
         self.target = target
         self.resumable = resumable
         self.folder = folder and resumable

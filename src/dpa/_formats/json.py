@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +33,7 @@ from .text import TextSink, open_text, record_batches
 __all__ = ["JSON", "JsonScanner", "JsonSink", "open_sink", "read_batches", "read_header"]
 
 _BLOCK = 1 << 20  # characters read at a time
+_SPACE = re.compile(r"[ \t\r\n]*")  # JSON's white space (always matches)
 
 
 class JsonSink(TextSink):
@@ -84,8 +86,7 @@ class JsonScanner:
     def peek(self) -> str:
         """The next character that is not white space (DPAFileError at the end)."""
         while True:
-            while self.pos < len(self.buffer) and self.buffer[self.pos] in " \t\r\n":
-                self.pos += 1
+            self.pos = _SPACE.match(self.buffer, self.pos).end()  # type: ignore[union-attr]
             if self.pos < len(self.buffer):
                 return self.buffer[self.pos]
             if not self._fill():
