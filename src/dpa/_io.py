@@ -5,7 +5,8 @@ place in :mod:`dpa._lifecycle`. Every writer here streams (constant memory,
 statistics online) into a temporary file in the target's folder and renames it into
 place only when complete, so the target never holds a half-written file. Resumable
 writers keep an interrupted run's progress beside the target (see
-:func:`partial_path`) for a later run to continue.
+:func:`partial_path`) for a later run to continue, which recomputes the records it
+finds there and keeps only those that match.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ class AugmentationWriter:
     With ``resumable=True`` (JSON Lines and Parquet) the progress is kept in
     :func:`partial_path` and survives an interruption; a later writer with
     ``resume=True`` and the same metadata continues it, and :attr:`resumed_count`
-    says how many records were already there.
+    says how many records were already there. Those are recomputed first: the
+    partial output is cut at the first that differs (edited or damaged), and the
+    run writes it again from there.
 
     Example:
         >>> import tempfile, os, dpa

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import stat
 import sys
@@ -62,6 +63,12 @@ __all__ = [
 
 _PARTIAL_SUFFIX = ".dpa-partial"
 _LOCK_NAME = "lock"
+#: What a partial folder holds: its lock, its metadata (and the temporary file that
+#: is written through) and numbered pieces (``part-000001.parquet``, and
+#: ``part-000001.writing`` while one is written). Anything else: not dpa's.
+_FOLDER_ENTRIES = re.compile(
+    r"(lock|metadata\.json|\.metadata\.json\.[0-9a-f]+\.tmp|part-[0-9]+\.[a-z]+)\Z"
+)
 #: Flags of every open of a scratch file: never through a link (where the system
 #: has the flag), binary on Windows.
 _NO_LINK = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
@@ -317,11 +324,17 @@ def _hold_lock(path: Path, what: Path) -> tuple[IO[bytes], bool]:
 
 def _check_folder(path: Path) -> None:
     """:class:`UnsafePathError` unless ``path`` is a real folder of this user's
-    holding only regular files of this user's, each with one link."""
+    holding only what dpa writes there (:data:`_FOLDER_ENTRIES`), each a regular
+    file of this user's with one link."""
     _check_own(path, os.lstat(path), folder=True)
     with os.scandir(path) as entries:
-        for entry in entries:
-            _check_own(Path(entry.path), entry.stat(follow_symlinks=False), folder=False)
+        found = sorted(entries, key=lambda entry: entry.name)
+    foreign = [entry.name for entry in found if not _FOLDER_ENTRIES.match(entry.name)]
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        _refuse(path, f"holds files dpa does not write there ({', '.join(foreign[:3])}{more})")
+    for entry in found:
+        _check_own(Path(entry.path), entry.stat(follow_symlinks=False), folder=False)
 
 
 def _hold_folder(path: Path) -> tuple[IO[bytes], bool]:

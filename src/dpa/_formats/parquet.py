@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -28,7 +27,7 @@ from .._config import PARAM_NAMES
 from .._core import parse_decimal
 from .._errors import DPAFileError
 from .._keys import PerRecordRankScheme, scheme_from_metadata
-from .._lifecycle import PendingFile, UnsafePathError, open_new, write_atomic
+from .._lifecycle import PendingFile, open_new, write_atomic
 from .._parambatch import ParamBatch, _id_array
 from .common import NESTED_TOO_DEEPLY, SUMMARY_KEYS, brief, check_metadata, count_problem
 from .interface import FileFormat, Header, OpenedFile, RecordSink, Resume
@@ -153,13 +152,6 @@ class ParquetSink:
                 self.writer.close()
 
 
-#: The names dpa writes in a Parquet partial folder (besides the lock): its
-#: metadata (and the temporary file it is written through) and the parts.
-_PART_NAMES = re.compile(
-    r"(metadata\.json|\.metadata\.json\.[0-9a-f]+\.tmp|part-\d+\.(parquet|writing))\Z"
-)
-
-
 class ParquetPartsSink:
     """Resumable Parquet: each batch a complete Parquet file in the partial
     ``folder`` (beside ``metadata.json``), joined by :meth:`finish` into a new file
@@ -184,27 +176,8 @@ class ParquetPartsSink:
     def _parts(self) -> list[Path]:
         return sorted(self.folder.glob("part-*.parquet"))
 
-    def _check_names(self) -> None:
-        """UnsafePathError unless the folder holds only what dpa writes there."""
-        foreign = sorted(
-            entry.name
-            for entry in self.folder.iterdir()
-            if entry.name != "lock" and not _PART_NAMES.match(entry.name)
-        )
-        if foreign:
-            listed = ", ".join(foreign[:3]) + (
-                f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-            )
-            raise UnsafePathError(
-                f"{self.folder}: holds files dpa does not write there ({listed}): not a "
-                "partial output of dpa; dpa leaves it as it is: remove it, or write to "
-                "another output"
-            )
-
     def start_over(self) -> None:
-        """Empty the folder (of dpa's own files: anything else is refused) and write
-        the metadata."""
-        self._check_names()
+        """Empty the folder (but its lock) and write the metadata."""
         for leftover in self.folder.iterdir():
             if leftover.name != "lock":
                 leftover.unlink()
@@ -214,7 +187,6 @@ class ParquetPartsSink:
         """Keep the parts that continue one another from the start id and equal their
         recomputation (dropping the rest), and return their count; start over when
         there is no metadata yet."""
-        self._check_names()
         header = self.folder / "metadata.json"
         if not header.exists():  # stopped before writing anything
             self.start_over()
