@@ -363,20 +363,29 @@ def _hold_folder(path: Path) -> tuple[IO[bytes], bool]:
 def _remove_held(path: Path, lock: IO[bytes], *, folder: bool) -> None:
     """Remove the partial ``path`` while its ``lock`` is held, then let go of the
     lock: a run that opened it meanwhile finds it gone once it gets the lock, and
-    starts its own."""
+    starts its own. (Windows removes no open file: there the lock's own file goes
+    just after it is let go.)"""
     try:
+        held: Path | None = path
         if folder:
             with os.scandir(path) as entries:
                 names = [entry.name for entry in entries if entry.name != _LOCK_NAME]
             for name in names:
                 with contextlib.suppress(OSError):
                     os.unlink(path / name)
-            with contextlib.suppress(OSError):
-                os.unlink(path / _LOCK_NAME)
+            held = path / _LOCK_NAME
+        elif not _same_file(path, lock):
+            held = None  # renamed or replaced since: not ours to remove
+        if held is not None:
+            try:
+                os.unlink(held)
+            except PermissionError:
+                lock.close()
+                with contextlib.suppress(OSError):
+                    os.unlink(held)
+        if folder:
             with contextlib.suppress(OSError):  # not empty: another run's new lock
                 os.rmdir(path)
-        elif _same_file(path, lock):
-            os.unlink(path)
     finally:
         with contextlib.suppress(OSError):
             lock.close()
