@@ -18,9 +18,9 @@ from dpa import _lifecycle
 from dpa._lifecycle import (
     PendingFile,
     hold_lock,
+    open_unique_temporary,
     partial_path,
     raise_naming,
-    unique_temporary,
     write_atomic,
 )
 
@@ -33,12 +33,15 @@ def test_partial_path() -> None:
     assert partial_path("a/b/out.jsonl") == Path("a/b/.out.jsonl.dpa-partial")
 
 
-def test_unique_temporary_names_are_hidden_new_and_honour_the_umask(tmp_path: Path) -> None:
+def test_temporary_names_are_unique_hidden_new_and_honour_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
-        made = {unique_temporary(tmp_path / "out.json") for _ in range(50)}
+        opened = [open_unique_temporary(tmp_path / "out.json") for _ in range(50)]
     finally:
         os.umask(old)
+    for _, handle in opened:
+        handle.close()
+    made = {path for path, _ in opened}
     assert len(made) == 50
     for path in made:
         assert path.parent == tmp_path

@@ -57,7 +57,6 @@ __all__ = [
     "open_unique_temporary",
     "partial_path",
     "raise_naming",
-    "unique_temporary",
     "write_atomic",
 ]
 
@@ -192,20 +191,6 @@ def open_unique_temporary(path: Path) -> tuple[Path, IO[bytes]]:
                 os.unlink(candidate)
             raise
         return candidate, handle
-
-
-def unique_temporary(path: Path) -> Path:
-    """:func:`open_unique_temporary`'s new file, closed: its name.
-
-    Example:
-        >>> import tempfile
-        >>> scratch = unique_temporary(Path(tempfile.mkdtemp()) / "out.json")
-        >>> scratch.name.startswith(".out.json."), scratch.stat().st_size
-        (True, 0)
-    """
-    made, handle = open_unique_temporary(path)
-    handle.close()
-    return made
 
 
 def fsync_file(path: Path) -> None:
