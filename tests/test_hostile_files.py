@@ -865,3 +865,33 @@ def test_white_space_between_values_is_skipped_in_linear_time(tmp_path: Path) ->
     dpa.save_augmentation_chain(generate_batch(range(3)), path)
     path.write_text(path.read_text().replace(",\n", "," + " \n\t\r" * (1 << 20), 1))
     assert dpa.load_augmentation_chain(path) == generate_batch(range(3)).to_dicts()
+
+
+#: Read argv[1] through the API and `dpa stats`; print what each raised or returned.
+READ_NODE = """
+import sys
+import dpa
+from dpa._cli import main
+
+try:
+    dpa.read_augmentation_file(sys.argv[1])
+except OSError as exc:
+    print(type(exc).__name__, exc)
+print("stats exit", main(["stats", sys.argv[1]]))
+"""
+
+
+@pytest.mark.parametrize("kind", ["fifo", "chardev"])
+def test_reading_a_fifo_or_a_device_is_refused_without_waiting(tmp_path: Path, kind: str) -> None:
+    """Reading a FIFO waits for a writer, a device may never end: refused before
+    anything is read (in a process, so that a hang fails the test, not the suite)."""
+    node = tmp_path / "node.jsonl"
+    make_node(node, kind)
+    done = subprocess.run(
+        [sys.executable, "-c", READ_NODE, str(node)],
+        capture_output=True, text=True, env=child_env(), timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"UnsafePathError {node}: is {NODE_WORDS[kind]}, not a regular file" in done.stdout
+    assert "stats exit 2" in done.stdout
+    one_line(done.stderr, NODE_WORDS[kind])

@@ -54,6 +54,7 @@ __all__ = [
     "fsync_file",
     "hold_lock",
     "open_new",
+    "open_regular",
     "open_unique_temporary",
     "partial_path",
     "raise_naming",
@@ -160,6 +161,31 @@ def check_replaceable(path: Path) -> None:
         f"{path}: is {_kind(found.st_mode)}, not a regular file: dpa writes regular "
         "files only; give another output name"
     )
+
+
+def open_regular(path: Path) -> IO[bytes]:
+    """``path`` (a regular file, or a link to one) open for reading bytes;
+    :class:`UnsafePathError` naming what else it is (a FIFO, on which reading would
+    wait; a device, which might never end) before anything is read.
+
+    Example:
+        >>> open_regular(Path("/dev/zero"))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        dpa._lifecycle.UnsafePathError: /dev/zero: is a character device, not a regular file...
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NO_WAIT)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(f"{path}: is a folder, not a file")
+        if not stat.S_ISREG(mode):
+            raise UnsafePathError(f"{path}: is {_kind(mode)}, not a regular file: not a dpa file")
+        if _NO_WAIT:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def open_new(path: Path) -> IO[bytes]:

@@ -20,6 +20,7 @@ from typing import IO, Any
 from .._config import PARAM_NAMES, AugmentationConfig
 from .._errors import DPAFileError
 from .._keys import KeyScheme, scheme_from_metadata
+from .._lifecycle import open_regular
 from .._system import package_version
 
 __all__ = [
@@ -203,10 +204,10 @@ def brief(value: Any) -> str:
 
 
 def open_binary(path: Path) -> IO[bytes]:
-    """``path`` open for reading bytes; a missing file or a folder said in one line."""
+    """``path`` open for reading bytes; a missing file, a folder or anything but a
+    regular file (a FIFO, a device: :func:`~dpa._lifecycle.open_regular`) said in
+    one line."""
     try:
-        return open(path, "rb")
+        return open_regular(path)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise IsADirectoryError(f"{path}: is a folder, not a file") from None
