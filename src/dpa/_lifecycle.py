@@ -1,16 +1,14 @@
 """How every file dpa writes gets into place: whole or not at all, resumable on
 demand, never through a link.
 
-A new file is created exclusively (``O_EXCL``, never following a link) under a
-unique hidden name beside its target (:func:`open_unique_temporary`), written
-through the handle that created it, flushed to disk, and renamed over the target
-only when complete; then the folder is flushed too, so that the rename survives a
-power cut. On an error the temporary file is removed and the target keeps what it
-held. The target must be absent or a regular file (:func:`check_replaceable`): dpa
-never replaces a device, a FIFO or a socket. :func:`write_atomic` does all of this
-for a small file held in memory (manifests, plots, benchmark results);
-:class:`PendingFile` does it for a file written piece by piece
-(:class:`dpa._io.AugmentationWriter`).
+A new file is created exclusively (``O_EXCL``, never through a link) under a unique
+hidden name beside its target (:func:`open_unique_temporary`), written through the
+handle that created it, flushed to disk, and renamed over the target only when
+complete; then the folder is flushed too, so that the rename survives a power cut.
+On an error the temporary file is removed and the target keeps what it held. The
+target must be absent or a regular file (:func:`check_replaceable`), never a device,
+a FIFO or a socket. :func:`write_atomic` does all this for a small file in memory;
+:class:`PendingFile` for a file written piece by piece (:mod:`dpa._io`).
 
 A resumable output keeps its progress beside the target, in
 ``.NAME.dpa-partial`` (:func:`partial_path`): a file, or a folder, held under an
@@ -69,9 +67,19 @@ _LOCK_NAME = "lock"
 _FOLDER_ENTRIES = re.compile(
     r"(lock|metadata\.json|\.metadata\.json\.[0-9a-f]+\.tmp|part-[0-9]+\.[a-z]+)\Z"
 )
+_KINDS = {
+    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+    stat.S_IFREG: "a regular file",
+}
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows
 #: Flags of every open of a scratch file: never through a link (where the system
-#: has the flag), binary on Windows.
-_NO_LINK = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+#: has the flag).
+_NO_LINK = getattr(os, "O_NOFOLLOW", 0) | _BINARY
 #: Opening what may be a FIFO: do not wait for a writer.
 _NO_WAIT = getattr(os, "O_NONBLOCK", 0)
 #: How often :func:`hold_lock` tries again when the file it locked was renamed or
@@ -121,22 +129,8 @@ def partial_path(path: str | os.PathLike[str]) -> Path:
 
 
 def _kind(mode: int) -> str:
-    """What a file of this ``st_mode`` is, in words.
-
-    Example:
-        >>> _kind(stat.S_IFCHR), _kind(stat.S_IFIFO)
-        ('a character device', 'a FIFO')
-    """
-    kinds = {
-        stat.S_IFLNK: "a symbolic link",
-        stat.S_IFCHR: "a character device",
-        stat.S_IFBLK: "a block device",
-        stat.S_IFIFO: "a FIFO",
-        stat.S_IFSOCK: "a socket",
-        stat.S_IFDIR: "a folder",
-        stat.S_IFREG: "a regular file",
-    }
-    return kinds.get(stat.S_IFMT(mode), "not a regular file")
+    """What a file of this ``st_mode`` is, in words (``a FIFO``)."""
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
 
 
 def check_replaceable(path: Path) -> None:
@@ -173,7 +167,7 @@ def open_regular(path: Path) -> IO[bytes]:
         Traceback (most recent call last):
         dpa._lifecycle.UnsafePathError: /dev/zero: is a character device, not a regular file...
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NO_WAIT)
+    fd = os.open(path, os.O_RDONLY | _BINARY | _NO_WAIT)
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
@@ -466,10 +460,9 @@ class PendingFile:
     ``lock`` file), checked to be one dpa made (:class:`UnsafePathError` otherwise).
     A partial of the other kind (a file where a folder is wanted, or the reverse:
     another format's) is discarded with ``start_over``, else refused (ValueError).
-    :meth:`commit` renames the complete file into place; :meth:`release` removes
-    what this object made and let go of its handles and lock (a resumable
-    :attr:`path` only with ``discard``, so that a writer that stops keeps its
-    progress; never once renamed into place).
+    :meth:`commit` renames the complete file into place; :meth:`release` lets go
+    of the rest (keeping a resumable :attr:`path` without ``discard``, so that a
+    writer that stops keeps its progress).
     """
 
     def __init__(
@@ -497,6 +490,7 @@ class PendingFile:
         self._committed: set[Path] = set()
         if not resumable:
             self.path, self._handle = open_unique_temporary(target)
+            self._scratches[self.path] = self._handle
             return
         self.path = partial_path(target)
         self._other_kind(start_over)
@@ -549,7 +543,7 @@ class PendingFile:
         """Flush ``complete`` (default :attr:`path`) to disk, rename it over the
         target (still a regular file, or absent), and flush the folder."""
         source = self.path if complete is None else complete
-        handle = self._handle if source == self.path else self._scratches.get(source)
+        handle = self._scratches.get(source) or (self._handle if source == self.path else None)
         if handle is not None:
             handle.flush()
             os.fsync(handle.fileno())
@@ -566,25 +560,19 @@ class PendingFile:
         fsync_dir(self.target.parent)
 
     def release(self, *, discard: bool) -> None:
-        """Remove the scratch files, and :attr:`path` when ``discard`` (a resumable
-        one while its lock is still held, and never once committed); close the
-        handles and the lock. Safe to call more than once."""
-        handles = [self._handle, self._lock]
+        """Let go: remove the temporary files unless committed, and a resumable
+        :attr:`path` with ``discard`` (while its lock is still held; never once
+        committed); close the handles and the lock. Safe to call more than once."""
+        lock, handles = self._lock, [self._handle, self._lock, *self._scratches.values()]
         self._handle = self._lock = None
-        if self.resumable and discard and self.path not in self._committed:
-            lock = handles[1]
-            if lock is not None:
-                _remove_held(self.path, lock, folder=self.folder)
+        if lock is not None and discard and self.path not in self._committed:
+            _remove_held(self.path, lock, folder=self.folder)
         for handle in handles:
             if handle is not None:
                 with contextlib.suppress(OSError):
                     handle.close()
-        scratches = [(self.path, h) for h in handles[:1] if h and not self.resumable]
-        scratches += self._scratches.items()
-        self._scratches = {}
-        for path, handle in scratches:
-            with contextlib.suppress(OSError):
-                handle.close()
-            if path not in self._committed and (discard or path != self.path):
+        for path in self._scratches:
+            if path not in self._committed:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
+        self._scratches = {}
