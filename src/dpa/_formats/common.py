@@ -129,17 +129,28 @@ def _checked_metadata(path: Path, metadata: dict[str, Any]) -> dict[str, Any]:
         try:
             AugmentationConfig.from_dict(config)
         except (TypeError, ValueError) as exc:
-            raise DPAFileError(path, f"invalid config in metadata: {exc}") from None
+            raise DPAFileError(path, f"invalid config in metadata: {_cut(exc)}") from None
     count = metadata.get("num_samples")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
-        raise DPAFileError(path, f"invalid num_samples in metadata: {count!r}")
+        raise DPAFileError(path, f"invalid num_samples in metadata: {brief(count)}")
     if metadata.get("distributed_info") is not None and metadata.get("elastic_info") is not None:
         raise DPAFileError(path, "metadata declares both distributed_info and elastic_info")
     try:
         scheme_from_metadata(metadata)
     except (TypeError, ValueError) as exc:
-        raise DPAFileError(path, f"invalid key scheme in metadata: {exc}") from None
+        raise DPAFileError(path, f"invalid key scheme in metadata: {_cut(exc)}") from None
     return metadata
+
+
+def _cut(exc: Exception) -> str:
+    """An error's message, cut to 300 characters (it may quote a value of any size).
+
+    Example:
+        >>> _cut(ValueError("x" * 1000))[-12:]
+        'xxxxxxxxx...'
+    """
+    text = str(exc)
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def count_problem(declared: Any, found: int) -> str:
