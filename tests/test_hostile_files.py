@@ -900,8 +900,8 @@ def test_reading_a_fifo_or_a_device_is_refused_without_waiting(tmp_path: Path, k
 def test_a_huge_value_in_the_metadata_is_quoted_briefly(tmp_path: Path) -> None:
     path = tmp_path / "huge.jsonl"
     dpa.save_augmentation_chain(generate_batch(range(3)), path)
-    text = path.read_text()
-    path.write_text(text.replace('"rotation_range": [-30, 30]', f'"rotation_range": "{"x" * 10**6}"'))
+    huge = f'"rotation_range": "{"x" * 10**6}"'
+    path.write_text(path.read_text().replace('"rotation_range": [-30, 30]', huge))
     with pytest.raises(DPAFileError, match="invalid config in metadata") as info:
         dpa.read_augmentation_file(path)
     assert len(str(info.value)) < 500
