@@ -1,12 +1,12 @@
 """Crash safety of `dpa generate` and of the writers under it.
 
-A run stopped by SIGKILL or SIGINT at several points (its temporary output just
-created, half written, complete and about to be renamed into place), or failing on a
-full disk (a file-size limit, a full tmpfs, ENOSPC from a write or an fsync), leaves at
-the output path either nothing (a fresh output) or the earlier complete output, byte
-for byte, which `dpa verify` still passes. After SIGINT or a failed write the command
-says so in one line; JSON Lines and Parquet keep the progress for ``--resume``, and a
-resumed run gives the exact, complete output.
+A run stopped by SIGKILL, SIGINT or SIGTERM at several points (its temporary output
+just created, half written, complete and about to be renamed into place), or failing
+on a full disk (a file-size limit, a full tmpfs, ENOSPC from a write or an fsync),
+leaves at the output path either nothing (a fresh output) or the earlier complete
+output, byte for byte, which `dpa verify` still passes. After SIGINT, SIGTERM or a
+failed write the command says so in one line; JSON Lines and Parquet keep the
+progress for ``--resume``, and a resumed run gives the exact, complete output.
 
 A sharded output (``--distributed``, a folder) keeps each shard file whole the same
 way, but a new run removes the earlier manifest first, so an interrupted folder never
@@ -187,7 +187,9 @@ def resume(out: Output, n: int, capsys: pytest.CaptureFixture[str]) -> str:
 # --------------------------------------------------------------------------- signals
 
 
-KILL, INT = signal.SIGKILL, signal.SIGINT
+KILL, INT, TERM = signal.SIGKILL, signal.SIGINT, signal.SIGTERM
+#: How the command ends on each signal it handles: exit status, first words.
+HANDLED = {INT: (130, "dpa: interrupted, "), TERM: (143, "dpa: terminated, ")}
 
 
 @pytest.mark.integration
@@ -201,6 +203,8 @@ KILL, INT = signal.SIGKILL, signal.SIGINT
         ("grown", False, INT),  # (fresh outputs killed: tests/test_cli.py)
         ("renaming", True, KILL),
         ("renaming", True, INT),
+        ("grown", True, TERM),  # what timeout, Slurm and docker stop send
+        ("renaming", True, TERM),
     ],
     ids=lambda v: (
         v.name if isinstance(v, signal.Signals) else {True: "earlier", False: "fresh"}.get(v, v)
@@ -242,8 +246,9 @@ def test_a_signal_leaves_the_earlier_output_or_none(
     if signum == signal.SIGKILL:
         assert child.returncode == -signal.SIGKILL
     else:
-        assert child.returncode == 130  # cli.EXIT_INTERRUPTED
-        line = assert_one_line(err, "dpa: interrupted, ")
+        status, words = HANDLED[signum]  # cli.EXIT_INTERRUPTED, cli.EXIT_TERMINATED
+        assert child.returncode == status
+        line = assert_one_line(err, words)
         assert ("--resume" in line) == out.resumable, line
         kept = [out.file.name] if before is not None else []
         kept += [out.partial.name] if out.resumable else []
@@ -301,11 +306,21 @@ def test_a_file_size_limit_fails_cleanly(
         resume(out, FULL_N, capsys)
 
 
+#: The `dpa` command, told that the disk has room (its check up front passes), so
+#: that the disk fills while it writes.
+UNCHECKED = """
+import shutil, sys
+from dpa._cli import main
+
+shutil.disk_usage = lambda path: shutil._ntuple_diskusage(10**12, 0, 10**12)
+sys.exit(main(sys.argv[1:]))
+"""
+
 UNSHARE_SCRIPT = """
 mount -t tmpfs -o size=256k dpa-full "$RUN" || exit 97
 "$PY" -m dpa $EARLIER || exit 98
 cp -a "$RUN" "$SAVE/before" || exit 99
-"$PY" -m dpa $FULL 2> "$SAVE/stderr"
+"$PY" -c "$UNCHECKED" $FULL 2> "$SAVE/stderr"
 echo $? > "$SAVE/status"
 cp -a "$RUN" "$SAVE/after"
 """
@@ -337,6 +352,7 @@ def test_a_full_file_system_fails_cleanly(tmp_path: Path, fmt: str) -> None:
         "SAVE": str(save),
         "EARLIER": shlex.join(out.argv(50, "-q")),
         "FULL": shlex.join(out.argv(FULL_N, "-q")),
+        "UNCHECKED": UNCHECKED,
     }
     done = subprocess.run(
         [unshare, "--mount", *user, "sh", "-c", UNSHARE_SCRIPT],

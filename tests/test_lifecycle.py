@@ -18,9 +18,9 @@ from dpa import _lifecycle
 from dpa._lifecycle import (
     PendingFile,
     hold_lock,
+    open_unique_temporary,
     partial_path,
     raise_naming,
-    unique_temporary,
     write_atomic,
 )
 
@@ -33,12 +33,15 @@ def test_partial_path() -> None:
     assert partial_path("a/b/out.jsonl") == Path("a/b/.out.jsonl.dpa-partial")
 
 
-def test_unique_temporary_names_are_hidden_new_and_honour_the_umask(tmp_path: Path) -> None:
+def test_temporary_names_are_unique_hidden_new_and_honour_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
-        made = {unique_temporary(tmp_path / "out.json") for _ in range(50)}
+        opened = [open_unique_temporary(tmp_path / "out.json") for _ in range(50)]
     finally:
         os.umask(old)
+    for _, handle in opened:
+        handle.close()
+    made = {path for path, _ in opened}
     assert len(made) == 50
     for path in made:
         assert path.parent == tmp_path
@@ -120,9 +123,9 @@ def test_a_folder_partial_assembles_in_a_scratch_file(tmp_path: Path) -> None:
     pending = PendingFile(target, resumable=True, folder=True)
     assert pending.path.is_dir() and (pending.path / "lock").exists()
     (pending.path / "part-0").write_bytes(b"piece")
-    unused = pending.scratch()
-    assembled = pending.scratch()
-    assembled.write_bytes((pending.path / "part-0").read_bytes())
+    unused, _ = pending.scratch()
+    assembled, handle = pending.scratch()
+    handle.write((pending.path / "part-0").read_bytes())
     pending.commit(assembled)
     pending.release(discard=True)
     assert target.read_bytes() == b"piece"
@@ -132,7 +135,7 @@ def test_a_folder_partial_assembles_in_a_scratch_file(tmp_path: Path) -> None:
 
 def test_scratch_files_go_even_when_the_partial_stays(tmp_path: Path) -> None:
     pending = PendingFile(tmp_path / "out.parquet", resumable=True, folder=True)
-    scratch = pending.scratch()
+    scratch, _ = pending.scratch()
     pending.release(discard=False)
     assert not scratch.exists()
     assert names(tmp_path) == [".out.parquet.dpa-partial"]

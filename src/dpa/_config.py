@@ -52,14 +52,38 @@ def _check_range(name: str, value: Any) -> Range:
         # values as given, and ``hi - lo`` on ints is exact where on floats it may round.
         number: float = int(bound) if isinstance(bound, numbers.Integral) else float(bound)
         if not _is_finite(number):
-            raise ValueError(f"{name}: {which} bound must be finite, got {bound!r}")
+            raise ValueError(f"{name}: {which} bound must be finite, got {_brief_number(bound)}")
         bounds.append(number)
     lo, hi = bounds
+    pair = f"({_brief_number(lo)}, {_brief_number(hi)})"
     if not lo < hi:
-        raise ValueError(f"{name}: lower bound must be < upper bound, got ({lo!r}, {hi!r})")
+        raise ValueError(f"{name}: lower bound must be < upper bound, got {pair}")
     if not _is_finite(hi - lo):
-        raise ValueError(f"{name}: the width hi - lo overflows a float: ({lo!r}, {hi!r})")
+        raise ValueError(
+            f"{name}: {pair} is too wide: its width hi - lo must be a finite float "
+            f"(below about 1.8e+308), and is {_brief_number(hi - lo)}"
+        )
     return (lo, hi)
+
+
+def _brief_number(number: Any) -> str:
+    """A bound for a message: as given, but an int of many digits as the float it is
+    close to (``-1e308`` given on the command line is such an int).
+
+    Example:
+        >>> _brief_number(-(10**308)), _brief_number(2 * 10**308), _brief_number(0.5)
+        ('-1e+308', '2e+308', '0.5')
+    """
+    if isinstance(number, int) and not isinstance(number, bool) and abs(number) >= 10**16:
+        try:
+            return f"{float(number):.6g}"
+        except OverflowError:  # beyond a float: written as one would
+            if number.bit_length() > 4000:
+                return _brief_int(number)
+            digits = str(abs(number))
+            mantissa = f"{digits[0]}.{digits[1:6]}".rstrip("0").rstrip(".")
+            return f"{'-' if number < 0 else ''}{mantissa}e+{len(digits) - 1}"
+    return f"{number!r}"
 
 
 def _brief_int(number: int) -> str:

@@ -5,7 +5,8 @@ place in :mod:`dpa._lifecycle`. Every writer here streams (constant memory,
 statistics online) into a temporary file in the target's folder and renames it into
 place only when complete, so the target never holds a half-written file. Resumable
 writers keep an interrupted run's progress beside the target (see
-:func:`partial_path`) for a later run to continue.
+:func:`partial_path`) for a later run to continue, which recomputes the records it
+finds there and keeps only those that match.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._config import AugmentationConfig
+import numpy as np
+
+from ._config import PARAM_NAMES, AugmentationConfig
 from ._formats.common import (
     READ_BLOCK,
     PathLike,
+    brief,
     checked_records,
     detect_format,
     new_metadata,
@@ -26,7 +30,7 @@ from ._formats.common import (
 )
 from ._formats.files import FILE_FORMATS, AugmentationFile, read_augmentation_file
 from ._formats.interface import Resume
-from ._generate import _check_bounds, iter_batches, regroup
+from ._generate import _check_bounds, generate_batch, iter_batches, regroup
 from ._keys import KeyScheme, PerRecordRankScheme, check_scheme, scheme_from_metadata
 from ._lifecycle import PendingFile, partial_path, raise_naming, write_atomic
 from ._parambatch import ParamBatch
@@ -61,7 +65,9 @@ class AugmentationWriter:
     With ``resumable=True`` (JSON Lines and Parquet) the progress is kept in
     :func:`partial_path` and survives an interruption; a later writer with
     ``resume=True`` and the same metadata continues it, and :attr:`resumed_count`
-    says how many records were already there.
+    says how many records were already there. Those are recomputed first: the
+    partial output is cut at the first that differs (edited or damaged), and the
+    run writes it again from there.
 
     Example:
         >>> import tempfile, os, dpa
@@ -115,8 +121,14 @@ class AugmentationWriter:
         if self.path.is_dir():
             raise IsADirectoryError(f"{self.path}: is a folder, not a file")
         self._pending = PendingFile(
-            self.path, resumable=self.resumable, folder=file_format.partial_is_folder
+            self.path,
+            resumable=self.resumable,
+            folder=file_format.partial_is_folder,
+            start_over=not resume,
         )
+        #: An interrupted run's partial output was there and this writer started it
+        #: over (``resume`` not asked for).
+        self.started_over = self._pending.existed and not resume
         try:
             taken = Resume(self._check_resumable, self._take_resumed) if resume else None
             self._sink, self.resumed_count = file_format.open_sink(
@@ -149,11 +161,28 @@ class AugmentationWriter:
     def _refuse_resume(self, what: str, theirs: Any, ours: Any) -> NoReturn:
         raise ValueError(
             f"{self.tmp_path}: the interrupted output was made with another {what} "
-            f"({theirs!r}, now {ours!r}); run without resuming to start over"
+            f"({brief(theirs)}, now {brief(ours)}); run without resuming to start over"
         )
 
-    def _take_resumed(self, block: ParamBatch | list[dict[str, Any]]) -> None:
-        self.statistics.update(block)
+    def _take_resumed(self, block: ParamBatch | list[dict[str, Any]]) -> int:
+        """How many of the first records of ``block`` (consecutive ids of a partial
+        output) equal their recomputation; those are kept (and counted in the
+        statistics), the rest written again."""
+        if self.per_record_rank:  # a rank per record: not resumed (write_range refuses)
+            return 0
+        found = block if isinstance(block, ParamBatch) else ParamBatch.from_dicts(block)
+        if not len(found):
+            return 0
+        first = int(found.sample_id[0])
+        expected = generate_batch(range(first, first + len(found)), self.config, scheme=self.scheme)
+        kept = _matching(found, expected)
+        self.statistics.update_batch(found[:kept])
+        return kept
+
+    def _reserve_ids(self, last_id: int) -> None:
+        """Say that ids up to ``last_id`` will be written (a Parquet id column is
+        then wide enough for all of them from the first batch on)."""
+        self._sink.reserve_ids(last_id)
 
     def write(self, batch: ParamBatch | Sequence[dict[str, Any]]) -> None:
         """Append a :class:`ParamBatch` or a list of parameter dicts."""
@@ -215,6 +244,16 @@ class AugmentationWriter:
             self.close()
         else:
             self.abort()
+
+
+def _matching(found: ParamBatch, expected: ParamBatch) -> int:
+    """How many of the first records of ``found`` equal those of ``expected`` (ids,
+    the five parameters bit for bit, hashes)."""
+    differs = np.asarray(found.sample_id != expected.sample_id, dtype=bool)
+    for name in PARAM_NAMES:
+        differs |= getattr(found, name).view(np.uint64) != getattr(expected, name).view(np.uint64)
+    differs |= found.hash != expected.hash
+    return int(np.argmax(differs)) if differs.any() else len(found)
 
 
 def _writer_scheme(scheme: Any, distributed_info: Any, elastic_info: Any) -> KeyScheme:
@@ -397,6 +436,8 @@ def write_range(
         scheme=scheme,
     )
     with writer:
+        if end_id > start_id:
+            writer._reserve_ids(end_id - 1)
         first = start_id + writer.resumed_count
         if writer.resumed_count > end_id - start_id:
             raise ValueError(

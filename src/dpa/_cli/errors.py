@@ -3,7 +3,10 @@ run says when it is interrupted or cannot write its output.
 
 Every failure the user can act on is one line on stderr (``dpa: error: ...``) with
 exit status 2; ``dpa verify``, ``dpa stats --quality`` and ``dpa bench --compare``
-exit 1 when what they check fails; Ctrl-C exits 130.
+exit 1 when what they check fails; Ctrl-C exits 130. SIGTERM (what ``timeout``,
+Slurm and ``docker stop`` send) while an output is written is handled as Ctrl-C is
+(the temporary file removed, a resumable run's progress kept) and exits 143, the
+status a shell reports for a process SIGTERM ended (128 + 15).
 
 Example:
     >>> one_line(FileNotFoundError(2, "No such file or directory", "a.json"))
@@ -14,17 +17,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
 import click
 
+from .._lifecycle import UnsafePathError
+
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "PROG",
+    "Terminated",
     "UsageFailure",
     "WriteFailure",
     "fail",
@@ -41,6 +51,8 @@ EXIT_FAILED = 1
 #: A bad value, a file that cannot be read or written: any error the user can fix.
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: SIGTERM while an output was written (128 + SIGTERM, as a shell reports it).
+EXIT_TERMINATED = 143
 #: What an interrupted or failed resumable run adds to its message.
 RESUME_HINT = "run again with --resume to continue"
 
@@ -79,28 +91,66 @@ def one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-def interrupted(what: str) -> NoReturn:
-    """Say on stderr that the run was interrupted (``what`` follows) and exit 130."""
-    click.echo(f"{PROG}: interrupted, {what}", err=True)
-    raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+def interrupted(what: str, *, how: str = "interrupted", status: int = EXIT_INTERRUPTED) -> NoReturn:
+    """Say on stderr that the run was interrupted (``what`` follows) and exit 130
+    (``how`` and ``status``: another stop, as SIGTERM's "terminated", 143)."""
+    click.echo(f"{PROG}: {how}, {what}", err=True)
+    raise click.exceptions.Exit(status) from None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwound as Ctrl-C is (every cleanup that runs on Ctrl-C runs)."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated`; once: a second one while
+    the run cleans up is ignored. Outside the main thread (where Python cannot set
+    a handler) nothing changes.
+
+    Example:
+        >>> with sigterm_as_interrupt():
+        ...     signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        True
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 @contextlib.contextmanager
 def guard_writing(
     what: str, output: Path, partial: Path | None, *, name_failed_file: bool = False
 ) -> Iterator[None]:
-    """Turn Ctrl-C and OS errors while ``output`` is written into dpa's exits.
+    """Turn Ctrl-C, SIGTERM and OS errors while ``output`` is written into dpa's exits.
 
-    Ctrl-C: ``dpa: interrupted, WHAT not written`` and exit 130. An OSError: ``OUTPUT
-    not written: REASON``, exit 2 (with ``name_failed_file``, the file the error names
-    stands for ``output``). Both say where the progress is kept when ``partial`` (a
-    resumable run's) exists.
+    Ctrl-C: ``dpa: interrupted, WHAT not written`` and exit 130; SIGTERM: ``dpa:
+    terminated, ...`` and exit 143. An OSError: ``OUTPUT not written: REASON``, exit
+    2 (with ``name_failed_file``, the file the error names stands for ``output``).
+    They say where the progress is kept when ``partial`` (a resumable run's) exists;
+    a path dpa refused to touch (:class:`~dpa._lifecycle.UnsafePathError`) is named
+    with what to do instead.
     """
     try:
-        yield
-    except KeyboardInterrupt:
+        with sigterm_as_interrupt():
+            yield
+    except KeyboardInterrupt as stop:
         kept = f"; progress kept: {RESUME_HINT}" if partial is not None else ""
+        if isinstance(stop, Terminated):
+            interrupted(f"{what} not written{kept}", how="terminated", status=EXIT_TERMINATED)
         interrupted(f"{what} not written{kept}")
+    except UnsafePathError as exc:
+        raise WriteFailure(f"{output} not written: {one_line(exc)}") from None
     except OSError as exc:
         failed = Path(exc.filename) if name_failed_file and exc.filename else output
         reason = os.strerror(exc.errno) if exc.errno else one_line(exc)

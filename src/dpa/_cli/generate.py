@@ -20,8 +20,8 @@ from typing import Any
 import click
 
 from .errors import fail, guard_writing, note
-from .files import make_folder, output_format
-from .generate_run import GenerateRun, key_scheme
+from .files import check_free_space, make_folder, output_format
+from .generate_run import GenerateRun, finishing, key_scheme
 from .generate_shards import write_shards
 from .options import (
     FiniteFloatRange,
@@ -114,13 +114,14 @@ def write_file(run: GenerateRun) -> None:
     if run.resume and not resumable:
         fail("--resume needs the jsonl or parquet format (json cannot be continued)")
     partial = partial_path(run.output) if resumable else None
-    if partial is not None and not run.resume and partial.exists():
-        note(f"starting over; discarding the interrupted {partial}")
     make_folder(run.output)
+    check_free_space(run.output, fmt, run.num_samples, partial)
     batch_size = run.batch_size_for(fmt)
     with (
         guard_writing(str(run.output), run.output, partial),
-        progress_bar(run.num_samples, run.quiet, "generate") as progress,
+        progress_bar(
+            run.num_samples, run.quiet, "generate", finishing(run.output, fmt)
+        ) as progress,
     ):
         writer = write_range(
             run.output,
@@ -136,6 +137,9 @@ def write_file(run: GenerateRun) -> None:
             workers=resolve_workers(run.workers),
             scheme=run.scheme,
         )
-    if not run.quiet:
-        resumed = f" ({writer.resumed_count} resumed)" if writer.resumed_count else ""
-        click.echo(f"wrote {writer.count} samples{resumed} to {run.output} ({fmt})", err=True)
+    if run.quiet:
+        return
+    if writer.started_over:
+        note(f"started over: the interrupted {partial} was discarded (--resume continues one)")
+    resumed = f" ({writer.resumed_count} resumed)" if writer.resumed_count else ""
+    click.echo(f"wrote {writer.count} samples{resumed} to {run.output} ({fmt})", err=True)

@@ -1,5 +1,6 @@
-"""What ``dpa generate`` was asked to write: :class:`GenerateRun`, and the key scheme
-its options give (:func:`key_scheme`).
+"""What ``dpa generate`` was asked to write: :class:`GenerateRun`, the key scheme
+its options give (:func:`key_scheme`), and what its progress bar says once every
+sample is written (:func:`finishing`).
 
 Example:
     >>> key_scheme(distributed=True, mode="elastic", base_seed=7, epoch=2)
@@ -16,7 +17,7 @@ from .._keys import PLAIN, KeyScheme, RankAwareScheme, scheme_for_mode
 from .batch_size import memory_batch_size
 from .errors import fail
 
-__all__ = ["GenerateRun", "key_scheme"]
+__all__ = ["GenerateRun", "finishing", "key_scheme"]
 
 
 def key_scheme(
@@ -68,3 +69,15 @@ class GenerateRun:
         if self.batch_size is not None:
             return self.batch_size
         return memory_batch_size(fmt, self.config, self.max_memory_mb)
+
+
+def finishing(output: Path, fmt: str) -> str:
+    """What a run does once every sample is written, for the progress bar.
+
+    Example:
+        >>> finishing(Path("out.parquet"), "parquet")
+        'joining the parts into out.parquet'
+    """
+    if fmt == "parquet":
+        return f"joining the parts into {output.name}"
+    return f"flushing {output.name} to disk"

@@ -22,8 +22,8 @@ import click
 from .._keys import KeyScheme
 from .._system import usable_cpus
 from .errors import fail, guard_writing, note
-from .files import require_pyarrow
-from .generate_run import GenerateRun
+from .files import check_free_space, require_pyarrow
+from .generate_run import GenerateRun, finishing
 from .progress import progress_bar
 
 __all__ = ["write_shards"]
@@ -63,13 +63,13 @@ def write_shards(run: GenerateRun) -> None:
     batch_size = run.batch_size_for(fmt)
     shard = output / shard_name(rank, fmt)
     partial = partial_path(shard)
-    if not run.resume and partial.exists():
-        note(f"rank {rank} starts its shard over")
+    interrupted_before = not run.resume and os.path.lexists(partial)
     lo, hi = plan_shards(run.num_samples, world_size, run.start)[rank]
+    check_free_space(shard, fmt, hi - lo, partial)
     label = f"generate (rank 0 of {world_size})"  # only rank 0 draws a bar
     with (
         guard_writing(f"rank {rank}'s shard", shard, partial, name_failed_file=True),
-        progress_bar(hi - lo, run.quiet or rank != 0, label) as progress,
+        progress_bar(hi - lo, run.quiet or rank != 0, label, finishing(shard, fmt)) as progress,
         open_group(context) as group,
     ):
         result = generate_shards(
@@ -88,6 +88,8 @@ def write_shards(run: GenerateRun) -> None:
         )
     if run.quiet:
         return
+    if interrupted_before:
+        note(f"rank {rank} started its shard over: the interrupted {partial} was discarded")
     entry = result.shard
     resumed = f" ({entry['resumed']} resumed)" if entry["resumed"] else ""
     ids = f"ids {lo}..{hi - 1}" if hi > lo else "no ids"

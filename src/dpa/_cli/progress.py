@@ -26,16 +26,26 @@ Progress = Callable[[int], Any]
 
 
 @contextlib.contextmanager
-def progress_bar(total: int, quiet: bool, label: str) -> Iterator[Progress | None]:
+def progress_bar(
+    total: int, quiet: bool, label: str, finishing: str | None = None
+) -> Iterator[Progress | None]:
     """The ``update`` of a bar counting ``total`` samples (None when ``quiet`` or
-    stderr is not a terminal), closed when the block ends."""
+    stderr is not a terminal), closed when the block ends. With ``finishing``, the
+    bar says it (``label: finishing``) once every sample is counted: the step that
+    follows, which the count does not show (joining a Parquet run's parts)."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
     from tqdm import tqdm
 
     bar = tqdm(total=total, unit=" samples", unit_scale=True, desc=label, file=sys.stderr)
+
+    def update(done: int) -> None:
+        bar.update(done)
+        if finishing and bar.n >= total:
+            bar.set_description(f"{label}: {finishing}")
+
     try:
-        yield bar.update
+        yield update if finishing else bar.update
     finally:
         bar.close()

@@ -20,11 +20,13 @@ from typing import IO, Any
 from .._config import PARAM_NAMES, AugmentationConfig
 from .._errors import DPAFileError
 from .._keys import KeyScheme, scheme_from_metadata
+from .._lifecycle import open_regular
 from .._system import package_version
 
 __all__ = [
     "FORMATS",
     "FORMAT_VERSION",
+    "NESTED_TOO_DEEPLY",
     "READ_BLOCK",
     "SUMMARY_KEYS",
     "PathLike",
@@ -48,6 +50,8 @@ READ_BLOCK = 4096
 #: The keys of a JSON Lines end line and of a Parquet file's ``dpa.summary``.
 SUMMARY_KEYS = frozenset({"num_samples", "statistics"})
 PathLike = str | os.PathLike[str]
+#: What a reader says of JSON nested deeper than Python's parser can follow.
+NESTED_TOO_DEEPLY = "malformed JSON: nested too deeply to read"
 
 _SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
@@ -113,22 +117,40 @@ def check_metadata(path: Path, metadata: Any) -> dict[str, Any]:
     key scheme are valid where given (DPAFileError naming the problem otherwise)."""
     if not isinstance(metadata, dict):
         raise DPAFileError(path, f"'metadata' must be an object, got {type(metadata).__name__}")
+    try:
+        return _checked_metadata(path, metadata)
+    except RecursionError:  # a value nested deeper than the checks can follow
+        raise DPAFileError(path, f"metadata: {NESTED_TOO_DEEPLY}") from None
+
+
+def _checked_metadata(path: Path, metadata: dict[str, Any]) -> dict[str, Any]:
     config = metadata.get("config")
     if config is not None:
         try:
             AugmentationConfig.from_dict(config)
         except (TypeError, ValueError) as exc:
-            raise DPAFileError(path, f"invalid config in metadata: {exc}") from None
+            raise DPAFileError(path, f"invalid config in metadata: {_cut(exc)}") from None
     count = metadata.get("num_samples")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
-        raise DPAFileError(path, f"invalid num_samples in metadata: {count!r}")
+        raise DPAFileError(path, f"invalid num_samples in metadata: {brief(count)}")
     if metadata.get("distributed_info") is not None and metadata.get("elastic_info") is not None:
         raise DPAFileError(path, "metadata declares both distributed_info and elastic_info")
     try:
         scheme_from_metadata(metadata)
     except (TypeError, ValueError) as exc:
-        raise DPAFileError(path, f"invalid key scheme in metadata: {exc}") from None
+        raise DPAFileError(path, f"invalid key scheme in metadata: {_cut(exc)}") from None
     return metadata
+
+
+def _cut(exc: Exception) -> str:
+    """An error's message, cut to 300 characters (it may quote a value of any size).
+
+    Example:
+        >>> _cut(ValueError("x" * 1000))[-12:]
+        'xxxxxxxxx...'
+    """
+    text = str(exc)
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def count_problem(declared: Any, found: int) -> str:
@@ -146,7 +168,7 @@ def record_problem(record: Any) -> str | None:
     for name in PARAM_NAMES:
         value = record.get(name)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"{name!r} missing or not a number: {value!r:.80}"
+            return f"{name!r} missing or not a number: {brief(value)}"
         try:
             finite = math.isfinite(value)
         except OverflowError:  # an int no float holds
@@ -155,7 +177,7 @@ def record_problem(record: Any) -> str | None:
             return f"{name!r} is not finite: {brief(value)}"
     digest = record.get("hash")
     if not isinstance(digest, str) or not _HEX64.match(digest):
-        return f"'hash' missing or not 64 lower-case hex digits: {digest!r:.80}"
+        return f"'hash' missing or not 64 lower-case hex digits: {brief(digest)}"
     if "sample_id" in record:
         sid = record["sample_id"]
         if isinstance(sid, bool) or not isinstance(sid, int) or sid < 0:
@@ -186,14 +208,17 @@ def brief(value: Any) -> str:
     """
     if isinstance(value, int) and value.bit_length() > 256:
         return f"<an int of {value.bit_length()} bits>"
-    return f"{value!r:.80}"
+    try:
+        return f"{value!r:.80}"
+    except RecursionError:
+        return f"<a {type(value).__name__} nested too deeply to show>"
 
 
 def open_binary(path: Path) -> IO[bytes]:
-    """``path`` open for reading bytes; a missing file or a folder said in one line."""
+    """``path`` open for reading bytes; a missing file, a folder or anything but a
+    regular file (a FIFO, a device: :func:`~dpa._lifecycle.open_regular`) said in
+    one line."""
     try:
-        return open(path, "rb")
+        return open_regular(path)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise IsADirectoryError(f"{path}: is a folder, not a file") from None

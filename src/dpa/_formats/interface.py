@@ -38,15 +38,21 @@ class RecordSink(Protocol):
     def close(self) -> None:
         """Let go of what the sink itself opened. Safe to call more than once."""
 
+    def reserve_ids(self, last_id: int) -> None:
+        """Say that ids up to ``last_id`` will be written (before the first
+        :meth:`write`), so that a column of fixed type can hold them all."""
+
 
 @dataclass(frozen=True)
 class Resume:
     """How a writer continues a partial output: ``check`` raises ValueError when its
     metadata is not the writer's; ``take`` receives the records already there, in
-    blocks (a list of dicts or a :class:`ParamBatch`)."""
+    blocks (a list of dicts or a :class:`ParamBatch`), recomputes them, and returns
+    how many of the block's first records are right: the partial output is cut
+    after them (a record edited or damaged is written again, never kept)."""
 
     check: Callable[[dict[str, Any]], None]
-    take: Callable[[ParamBatch | list[dict[str, Any]]], None]
+    take: Callable[[ParamBatch | list[dict[str, Any]]], int]
 
     def check_header(self, partial: Path, found: Any) -> None:
         """Check the metadata ``found`` in the partial output ``partial`` (None when

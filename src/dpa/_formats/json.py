@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -25,11 +26,14 @@ from .._core import parse_decimal
 from .._errors import DPAFileError
 from .._lifecycle import PendingFile
 from .._parambatch import ParamBatch
-from .common import brief, check_metadata
+from .common import NESTED_TOO_DEEPLY, brief, check_metadata
 from .interface import FileFormat, Header, OpenedFile, RecordSink, Resume
 from .text import TextSink, open_text, record_batches
 
 __all__ = ["JSON", "JsonScanner", "JsonSink", "open_sink", "read_batches", "read_header"]
+
+_BLOCK = 1 << 20  # characters read at a time
+_SPACE = re.compile(r"[ \t\r\n]*")  # JSON's white space (always matches)
 
 
 class JsonSink(TextSink):
@@ -61,10 +65,11 @@ class JsonScanner:
         self.eof = False
         self.decoder = json.JSONDecoder(parse_int=parse_decimal)
 
-    def _fill(self) -> bool:
+    def _fill(self, size: int = _BLOCK) -> bool:
+        """Read ``size`` more characters after what is left to parse; False at the end."""
         if self.eof:
             return False
-        chunk = self.handle.read(1 << 20)
+        chunk = self.handle.read(size)
         if not chunk:
             self.eof = True
             return False
@@ -72,11 +77,16 @@ class JsonScanner:
         self.pos = 0
         return True
 
+    def _more(self) -> bool:
+        """Read at least as much again as is left to parse (a value that goes on past
+        the buffer): a value of n characters is parsed O(log n) times over a buffer
+        that doubles, O(n) in all, however long it is."""
+        return self._fill(max(_BLOCK, len(self.buffer) - self.pos))
+
     def peek(self) -> str:
         """The next character that is not white space (DPAFileError at the end)."""
         while True:
-            while self.pos < len(self.buffer) and self.buffer[self.pos] in " \t\r\n":
-                self.pos += 1
+            self.pos = _SPACE.match(self.buffer, self.pos).end()  # type: ignore[union-attr]
             if self.pos < len(self.buffer):
                 return self.buffer[self.pos]
             if not self._fill():
@@ -117,18 +127,27 @@ class JsonScanner:
             try:
                 value, end = self.decoder.raw_decode(self.buffer, self.pos)
             except json.JSONDecodeError as exc:
-                if self._fill():
+                if self._cut_short(exc) and self._more():
                     continue
-                near_end = exc.pos >= len(self.buffer.rstrip()) - 200
-                cut = near_end or exc.msg.startswith("Unterminated")
-                problem = "truncated" if cut else "malformed JSON"
-                raise DPAFileError(self.path, f"{problem}: {exc.msg} (offset ~{exc.pos})") from None
+                raise DPAFileError(self.path, self._problem(exc)) from None
+            except RecursionError:
+                raise DPAFileError(self.path, f"{NESTED_TOO_DEEPLY} (offset ~{self.pos})") from None
             except ValueError as exc:  # a number int() refuses (too many digits)
                 raise DPAFileError(self.path, f"malformed JSON: {exc}") from None
-            if end >= len(self.buffer) and not self.eof and self._fill():
+            if end >= len(self.buffer) and not self.eof and self._more():
                 continue  # a number may go on in the next block: parse again
             self.pos = end
             return value
+
+    def _cut_short(self, exc: json.JSONDecodeError) -> bool:
+        """Whether the parse failed where the buffer ends (the value may go on in the
+        file) rather than on malformed text within it."""
+        return exc.msg.startswith("Unterminated") or exc.pos >= len(self.buffer) - 16
+
+    def _problem(self, exc: json.JSONDecodeError) -> str:
+        near_end = exc.pos >= len(self.buffer.rstrip()) - 200
+        cut = self.eof and (near_end or exc.msg.startswith("Unterminated"))
+        return f"{'truncated' if cut else 'malformed JSON'}: {exc.msg} (offset ~{exc.pos})"
 
     def items(self, array_key: str) -> Iterator[tuple[Any, Any]]:
         """The object's ``(key, value)`` pairs after its ``{``; the value of
@@ -175,7 +194,12 @@ def read_header(path: Path) -> Header:
     with open_text(path) as handle:
         scanner = JsonScanner(handle, path)
         scanner.expect("{")
-        if scanner.peek() == '"' and scanner.value() == "metadata":
+        first = scanner.peek()
+        if first not in ('"', "}"):
+            raise DPAFileError(
+                path, f"malformed JSON: expected a key at offset ~{scanner.pos}, found {first!r}"
+            )
+        if first == '"' and scanner.value() == "metadata":
             scanner.expect(":")
             metadata = scanner.value()
     return Header(check_metadata(path, metadata))

@@ -22,9 +22,9 @@ from .._core import parse_decimal
 from .._errors import DPAFileError
 from .._lifecycle import PendingFile
 from .._parambatch import ParamBatch
-from .common import READ_BLOCK, SUMMARY_KEYS, brief, check_metadata
+from .common import NESTED_TOO_DEEPLY, READ_BLOCK, SUMMARY_KEYS, brief, check_metadata
 from .interface import FileFormat, Header, OpenedFile, RecordSink, Resume
-from .text import TextSink, open_text, parse_record_line, record_batches
+from .text import TextSink, count_offset, open_text, parse_record_line, record_batches
 
 __all__ = ["JSON_LINES", "JsonLinesSink", "open_sink", "read_batches", "read_header"]
 
@@ -45,10 +45,11 @@ class JsonLinesSink(TextSink):
         self.flush = flush
 
     @classmethod
-    def reopen(cls, handle: IO[bytes], path: Path, header_line: bytes, count: int) -> JsonLinesSink:
-        """Continue a file whose ``count`` records end where ``handle`` stands."""
+    def reopen(cls, handle: IO[bytes], path: Path, offset: int, count: int) -> JsonLinesSink:
+        """Continue a file whose ``count`` records end where ``handle`` stands, its
+        count to be written in place at ``offset``."""
         sink = cls(handle, path, None, flush=True)
-        sink.count_offset = header_line.index(b'"num_samples": ') + len(b'"num_samples": ')
+        sink.count_offset = offset
         sink.first = count == 0
         return sink
 
@@ -74,38 +75,55 @@ def _continue(
     handle: IO[bytes], path: Path, metadata: dict[str, Any], resume: Resume
 ) -> tuple[JsonLinesSink, int] | None:
     """Continue the partial JSON Lines file open in ``handle`` after its last good
-    record (consecutive ids from the start id, each on a whole, valid line); None
-    when it holds no whole header (the run was stopped before writing anything)."""
+    record (consecutive ids from the start id, each on a whole, valid line, and
+    equal to its recomputation: ``resume.take``); None when it holds no whole
+    header (the run was stopped before writing anything)."""
     handle.seek(0)
     header = handle.readline()
     if not header.endswith(b"\n"):
         return None
+    offset = count_offset(header)
     try:
-        found = json.loads(header)["metadata"]
-    except (ValueError, KeyError, TypeError):
+        found = json.loads(header, parse_int=parse_decimal)["metadata"]
+    except (ValueError, KeyError, TypeError, RecursionError):
         found = None
-    resume.check_header(path, found)
+    resume.check_header(path, found if offset is not None else None)
+    assert offset is not None  # (check_header refuses a header without its count)
     good_end = handle.tell()
-    expected = metadata.get("start_id", 0)
     count = 0
+    for block, ends in _record_blocks(handle, good_end, metadata.get("start_id", 0)):
+        kept = resume.take(block)
+        count += kept
+        if kept:
+            good_end = ends[kept - 1]
+        if kept < len(block):
+            break
+    handle.seek(good_end)
+    handle.truncate()
+    return JsonLinesSink.reopen(handle, path, offset, count), count
+
+
+def _record_blocks(
+    handle: IO[bytes], offset: int, expected: int
+) -> Iterator[tuple[list[dict[str, Any]], list[int]]]:
+    """The records of the lines from ``offset`` on, in blocks, with the offset where
+    each one's line ends; up to the cut: an incomplete, damaged or end line, or an
+    id that does not follow ``expected`` on."""
     block: list[dict[str, Any]] = []
+    ends: list[int] = []
     for line in handle:
         record = parse_record_line(line)
         if record is None or record.get("sample_id") != expected:
-            break  # the cut: an incomplete, damaged or end line
-        block.append(record)
+            break
+        offset += len(line)
         expected += 1
-        good_end += len(line)
+        block.append(record)
+        ends.append(offset)
         if len(block) >= READ_BLOCK:
-            resume.take(block)
-            count += len(block)
-            block = []
+            yield block, ends
+            block, ends = [], []
     if block:
-        resume.take(block)
-        count += len(block)
-    handle.seek(good_end)
-    handle.truncate()
-    return JsonLinesSink.reopen(handle, path, header, count), count
+        yield block, ends
 
 
 def open_sink(
@@ -128,7 +146,9 @@ def read_header(path: Path) -> Header:
     """The metadata of a JSON Lines file: its first line's."""
     with open_text(path) as handle:
         try:
-            metadata = json.loads(handle.readline())["metadata"]
+            metadata = json.loads(handle.readline(), parse_int=parse_decimal)["metadata"]
+        except RecursionError:
+            raise DPAFileError(path, f"metadata line: {NESTED_TOO_DEEPLY}") from None
         except (ValueError, KeyError, TypeError):
             raise DPAFileError(path, "malformed metadata line") from None
     return Header(check_metadata(path, metadata))
@@ -150,6 +170,8 @@ def _records(file: OpenedFile) -> Iterator[Any]:
                 raise DPAFileError(file.path, f"truncated: line {line_number} is incomplete")
             try:
                 item = json.loads(line, parse_int=parse_decimal)
+            except RecursionError:
+                raise DPAFileError(file.path, f"line {line_number}: {NESTED_TOO_DEEPLY}") from None
             except ValueError as exc:
                 raise DPAFileError(
                     file.path, f"line {line_number}: malformed JSON: {exc}"

@@ -19,7 +19,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -27,9 +27,9 @@ from .._config import PARAM_NAMES
 from .._core import parse_decimal
 from .._errors import DPAFileError
 from .._keys import PerRecordRankScheme, scheme_from_metadata
-from .._lifecycle import PendingFile, write_atomic
+from .._lifecycle import PendingFile, open_new, write_atomic
 from .._parambatch import ParamBatch, _id_array
-from .common import SUMMARY_KEYS, brief, check_metadata, count_problem
+from .common import NESTED_TOO_DEEPLY, SUMMARY_KEYS, brief, check_metadata, count_problem
 from .interface import FileFormat, Header, OpenedFile, RecordSink, Resume
 
 __all__ = [
@@ -54,17 +54,50 @@ def _ranked(metadata: dict[str, Any]) -> bool:
     return isinstance(scheme_from_metadata(metadata), PerRecordRankScheme)
 
 
-class ParquetSink:
-    """Writes one Parquet file at ``path`` through a pyarrow ParquetWriter, opened
-    with the first rows (its id column's type is theirs)."""
+def _id_type(last_id: int) -> Any:
+    """The Arrow type of an id column holding ids up to ``last_id``: int64, uint64
+    beyond it, decimal strings beyond that (as :meth:`ParamBatch.to_arrow`)."""
+    import pyarrow as pa
 
-    def __init__(self, path: Path, metadata: dict[str, Any]) -> None:
+    if last_id < 2**63:
+        return pa.int64()
+    return pa.uint64() if last_id < 2**64 else pa.string()
+
+
+def _wider(first: Any, second: Any) -> Any:
+    """The id column type that holds the ids of both types."""
+    import pyarrow as pa
+
+    order = [pa.int64(), pa.uint64(), pa.string()]
+    rank = {kind: place for place, kind in enumerate(order)}
+    return max(first, second, key=lambda kind: rank.get(kind, len(order)))
+
+
+def _widened(id_type: Any, last_id: int) -> Any:
+    """``id_type`` (None: none yet) widened to hold ids up to ``last_id``."""
+    wanted = _id_type(last_id)
+    return wanted if id_type is None else _wider(id_type, wanted)
+
+
+class ParquetSink:
+    """Writes one Parquet file through ``handle`` (open at ``path``) with a pyarrow
+    ParquetWriter, opened with the first rows; its id column's type is theirs, or
+    wider if :meth:`reserve_ids` (or ``id_type``) asks for it."""
+
+    def __init__(
+        self, path: Path, metadata: dict[str, Any], handle: IO[bytes], id_type: Any = None
+    ) -> None:
         import pyarrow.parquet as pq
 
         self.pq = pq
         self.path = path
+        self.handle = handle
         self.metadata = metadata
+        self.id_type = id_type
         self.writer: Any = None
+
+    def reserve_ids(self, last_id: int) -> None:
+        self.id_type = _widened(self.id_type, last_id)
 
     def write(self, batch: ParamBatch) -> None:
         for start in range(0, len(batch), _ROW_GROUP):
@@ -75,8 +108,11 @@ class ParquetSink:
         if table.num_rows == 0:
             return
         if self.writer is None:
+            kind = table.schema.field("sample_id").type
+            if self.id_type is not None and _wider(kind, self.id_type) != kind:
+                table = table.set_column(0, "sample_id", table.column(0).cast(self.id_type))
             schema = table.schema.with_metadata({"dpa.metadata": json.dumps(self.metadata)})
-            self.writer = self.pq.ParquetWriter(self.path, schema, **PARQUET_OPTIONS)
+            self.writer = self.pq.ParquetWriter(self.handle, schema, **PARQUET_OPTIONS)
         elif table.schema.field("sample_id").type != self.writer.schema.field("sample_id").type:
             wanted = self.writer.schema.field("sample_id").type
             try:
@@ -102,13 +138,13 @@ class ParquetSink:
 
         rank = [("rank", pa.int64())] if _ranked(self.metadata) else []
         schema = pa.schema(
-            [("sample_id", pa.int64())]
+            [("sample_id", self.id_type or pa.int64())]
             + [(name, pa.float64()) for name in PARAM_NAMES]
             + [("hash", pa.string())]
             + rank,
             metadata={"dpa.metadata": json.dumps(self.metadata)},
         )
-        self.writer = self.pq.ParquetWriter(self.path, schema, **PARQUET_OPTIONS)
+        self.writer = self.pq.ParquetWriter(self.handle, schema, **PARQUET_OPTIONS)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -121,11 +157,17 @@ class ParquetPartsSink:
     ``folder`` (beside ``metadata.json``), joined by :meth:`finish` into a new file
     from ``scratch``."""
 
-    def __init__(self, folder: Path, metadata: dict[str, Any], scratch: Callable[[], Path]):
+    def __init__(
+        self,
+        folder: Path,
+        metadata: dict[str, Any],
+        scratch: Callable[[], tuple[Path, IO[bytes]]],
+    ) -> None:
         self.folder = folder
         self.metadata = metadata
         self.scratch = scratch
         self.next_index = 0
+        self.id_type: Any = None
         self._assembly: ParquetSink | None = None
 
     def _part(self, index: int) -> Path:
@@ -142,15 +184,16 @@ class ParquetPartsSink:
         write_atomic(self.folder / "metadata.json", json.dumps(self.metadata).encode())
 
     def resume(self, resume: Resume) -> int:
-        """Keep the parts that continue one another from the start id (dropping the
-        rest) and return their count; start over when there is no metadata yet."""
+        """Keep the parts that continue one another from the start id and equal their
+        recomputation (dropping the rest), and return their count; start over when
+        there is no metadata yet."""
         header = self.folder / "metadata.json"
         if not header.exists():  # stopped before writing anything
             self.start_over()
             return 0
         try:
-            found = json.loads(header.read_bytes())
-        except (OSError, ValueError):
+            found = json.loads(header.read_bytes(), parse_int=parse_decimal)
+        except (OSError, ValueError, RecursionError):
             found = None
         resume.check_header(self.folder, found)
         import pyarrow.parquet as pq
@@ -160,34 +203,54 @@ class ParquetPartsSink:
             try:
                 batch = arrow_to_batch(part, pq.read_table(part), 0)
             except Exception:
-                batch = None
-            if part != self._part(index) or not batch or batch.sample_id[0] != expected:
-                for stale in self._parts()[index:]:
+                batch = ParamBatch.empty()
+            good = part == self._part(index) and len(batch) and batch.sample_id[0] == expected
+            kept = resume.take(batch) if good else 0
+            if kept:
+                if kept < len(batch):  # the records that match, and no more
+                    self._write_part(index, batch[:kept])
+                count += kept
+                expected += kept
+                self.next_index = index + 1
+            if kept < len(batch):
+                for stale in self._parts()[self.next_index :]:
                     stale.unlink()
                 break
-            resume.take(batch)
-            count += len(batch)
-            expected += len(batch)
-            self.next_index = index + 1
         return count
+
+    def reserve_ids(self, last_id: int) -> None:
+        self.id_type = _widened(self.id_type, last_id)
 
     def write(self, batch: ParamBatch) -> None:
         if len(batch) == 0:
             return
+        self._write_part(self.next_index, batch)
+        self.next_index += 1
+
+    def _write_part(self, index: int, batch: ParamBatch) -> None:
+        """``batch`` as the part ``index``, whole or not at all."""
         import pyarrow.parquet as pq
 
-        part = self._part(self.next_index)
+        part = self._part(index)
         scratch = part.with_suffix(".writing")
+        with contextlib.suppress(FileNotFoundError):
+            scratch.unlink()  # a run stopped while writing it
         # Scratch data, read once more at the end: no compression, no dictionaries.
-        pq.write_table(batch.to_arrow(), scratch, use_dictionary=False, compression="none")
+        with open_new(scratch) as handle:
+            pq.write_table(batch.to_arrow(), handle, use_dictionary=False, compression="none")
         os.replace(scratch, part)
-        self.next_index += 1
 
     def finish(self, count: int, statistics: dict[str, Any] | None) -> Path:
         import pyarrow.parquet as pq
 
-        self._assembly = ParquetSink(self.scratch(), self.metadata)
-        for part in self._parts():  # our own files: copied as they are
+        parts = self._parts()
+        id_type = self.id_type
+        for part in parts:  # the widest ids of any part set the column's type
+            kind = pq.read_schema(part).field("sample_id").type
+            id_type = kind if id_type is None else _wider(id_type, kind)
+        path, handle = self.scratch()
+        self._assembly = ParquetSink(path, self.metadata, handle, id_type)
+        for part in parts:  # our own files: copied as they are
             self._assembly.write_table(pq.read_table(part))
         return self._assembly.finish(count, statistics)
 
@@ -300,7 +363,7 @@ def open_sink(
     """A :class:`ParquetSink` writing ``pending``; a resumable one is a
     :class:`ParquetPartsSink`, continued with ``resume``, else started over."""
     if not pending.resumable:
-        return ParquetSink(pending.path, metadata), 0
+        return ParquetSink(pending.path, metadata, pending.open()), 0
     parts = ParquetPartsSink(pending.path, metadata, pending.scratch)
     if resume is not None:
         return parts, parts.resume(resume)
@@ -323,8 +386,18 @@ def read_header(path: Path) -> Header:
         raise DPAFileError(path, f"not a readable Parquet file (truncated?): {exc}") from None
     raw = parquet.metadata.metadata or {}
     try:
-        metadata = json.loads(raw[b"dpa.metadata"]) if b"dpa.metadata" in raw else {}
-        summary = json.loads(raw[b"dpa.summary"]) if b"dpa.summary" in raw else {}
+        metadata = (
+            json.loads(raw[b"dpa.metadata"], parse_int=parse_decimal)
+            if b"dpa.metadata" in raw
+            else {}
+        )
+        summary = (
+            json.loads(raw[b"dpa.summary"], parse_int=parse_decimal)
+            if b"dpa.summary" in raw
+            else {}
+        )
+    except RecursionError:
+        raise DPAFileError(path, f"dpa metadata: {NESTED_TOO_DEEPLY}") from None
     except ValueError:
         raise DPAFileError(path, "malformed dpa metadata in the Parquet file") from None
     if not isinstance(summary, dict):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -26,10 +27,18 @@ from .._parambatch import ParamBatch
 from .common import count_problem, open_binary, record_problem
 from .interface import OpenedFile
 
-__all__ = ["TextSink", "open_text", "parse_record_line", "record_batches", "record_lines"]
+__all__ = [
+    "TextSink",
+    "count_offset",
+    "open_text",
+    "parse_record_line",
+    "record_batches",
+    "record_lines",
+]
 
 _COUNT_WIDTH = 21  # room for any count a file can hold, written in place at the end
 _COUNT_PLACEHOLDER = "__DPA_NUM_SAMPLES__"
+_COUNT_FIELD = re.compile(rb'"num_samples": ( *[0-9]+)[,}]')
 
 
 def record_lines(batch: ParamBatch) -> list[str]:
@@ -56,11 +65,26 @@ def parse_record_line(line: bytes) -> dict[str, Any] | None:
         return None
     try:
         record = json.loads(line, parse_int=parse_decimal)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if record_problem(record) is not None or "sample_id" not in record:
         return None
     return record  # type: ignore[no-any-return]
+
+
+def count_offset(header: bytes) -> int | None:
+    """Where the count that :class:`TextSink` writes in place starts in ``header``
+    (the file's first bytes), or None when ``header`` has no count of that width
+    there (not a header dpa wrote, or one edited since).
+
+    Example:
+        >>> count_offset(b'{"metadata": {"num_samples": ' + b"0".rjust(21) + b'}}')
+        29
+        >>> count_offset(b'{"metadata": {"num_samples": 0}}') is None
+        True
+    """
+    found = _COUNT_FIELD.search(header)
+    return found.start(1) if found and len(found.group(1)) == _COUNT_WIDTH else None
 
 
 class TextSink:
@@ -115,6 +139,9 @@ class TextSink:
 
     def close(self) -> None:
         """Nothing to let go of: the handle is the caller's."""
+
+    def reserve_ids(self, last_id: int) -> None:
+        """Nothing to do: text holds ids of any size."""
 
 
 def open_text(path: Path) -> IO[str]:
