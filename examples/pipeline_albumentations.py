@@ -80,11 +80,13 @@ def load(data: DPADataset, sampler: DPASampler, workers: int, batch_size: int) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--samples", type=int, default=48)
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--samples", type=int, default=48, help="dataset size (sample ids 0 .. N-1)"
+    )
+    parser.add_argument("--size", type=int, default=64, help="image side in pixels")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs to run")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    parser.add_argument("--batch-size", type=int, default=8, help="samples per batch")
     args = parser.parse_args(argv)
     # OpenCV's own thread pool and forked DataLoader workers deadlock (a worker started
     # after the main process ran OpenCV in threads waits forever): one thread for OpenCV.

@@ -62,12 +62,18 @@ def augment(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--samples", type=int, default=32)
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--samples", type=int, default=32, help="dataset size (sample ids 0 .. N-1)"
+    )
+    parser.add_argument("--size", type=int, default=64, help="image side in pixels")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs to run")
+    parser.add_argument("--batch-size", type=int, default=8, help="samples per batch")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument(
+        "--device",
+        default="cuda" if torch.cuda.is_available() else "cpu",
+        help="torch device of the batch (cuda where present)",
+    )
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     data = Scenes(args.samples, args.size)

@@ -94,11 +94,13 @@ def load(data: DPADataset, sampler: DPASampler, workers: int, batch_size: int) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--samples", type=int, default=48)
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--samples", type=int, default=48, help="dataset size (sample ids 0 .. N-1)"
+    )
+    parser.add_argument("--size", type=int, default=64, help="image side in pixels")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs to run")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    parser.add_argument("--batch-size", type=int, default=8, help="samples per batch")
     args = parser.parse_args(argv)
     data = DPADataset(make_items(args.samples, args.size), transform=make_pipeline(args.size))
     sampler = DPASampler(data, num_replicas=1, rank=0, shuffle=True, seed=0)

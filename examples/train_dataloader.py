@@ -65,11 +65,15 @@ def make_model() -> nn.Module:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=512)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--preset", default="moderate")
+    parser.add_argument(
+        "--samples", type=int, default=512, help="dataset size (sample ids 0 .. N-1)"
+    )
+    parser.add_argument("--epochs", type=int, default=3, help="epochs to run")
+    parser.add_argument("--batch-size", type=int, default=32, help="samples per batch")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    parser.add_argument(
+        "--preset", default="moderate", help="dpa preset: mild, moderate or aggressive"
+    )
     args = parser.parse_args()
 
     torch.manual_seed(0)

@@ -1064,3 +1064,14 @@ def test_torchrun_examples_say_how_to_launch_them(script: str) -> None:
                             text=True, timeout=300)  # fmt: skip
     options = [line for line in helped.stdout.splitlines() if line.strip().startswith("--")]
     assert options and all(len(line.split(None, 1)) == 2 for line in options), helped.stdout
+
+
+def test_every_example_option_has_help() -> None:
+    """Each example script's options say what they are (argparse help text)."""
+    import ast
+
+    for path in sorted((Path(__file__).parents[1] / "examples").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
+                assert any(k.arg == "help" for k in node.keywords), (path.name, node.lineno)
