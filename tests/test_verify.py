@@ -303,17 +303,28 @@ def test_huge_range_file_verifies(tmp_path: Path, fmt: str) -> None:
 # --- metadata that verification depends on --------------------------------------------
 
 
-def test_file_without_config_cannot_be_verified(tmp_path: Path) -> None:
-    records = generate_batch(range(3)).to_dicts()
+def test_a_file_without_a_config_is_checked_against_the_default_or_the_one_given(
+    tmp_path: Path,
+) -> None:
+    """DPA v0.2 saved files without a config unless given one; it then generated with
+    the default config, which verify assumes, saying so when the check fails."""
     path = tmp_path / "noconfig.json"
+    records = generate_batch(range(3)).to_dicts()
     path.write_text(json.dumps({"metadata": {"num_samples": 3}, "augmentations": records}))
-    with pytest.raises(DPAFileError, match="no config") as info:
-        verify_augmentation_file(path)
-    assert info.value.path == str(path)
-    plain = tmp_path / "plain.parquet"
-    pq.write_table(generate_batch(range(3)).to_arrow(), plain)
-    with pytest.raises(DPAFileError, match="no config"):
-        verify_augmentation_file(plain)
+    assert verify_augmentation_file(path).ok
+    mild = dpa.get_preset("mild")
+    milder = tmp_path / "mild-noconfig.json"
+    records = generate_batch(range(3), mild).to_dicts()
+    milder.write_text(json.dumps({"metadata": {"num_samples": 3}, "augmentations": records}))
+    report = verify_augmentation_file(milder)
+    assert not report.ok
+    assert "names no config: it was checked against the default config" in report.problems[-1]
+    assert verify_augmentation_file(milder, config=mild).ok
+    named = write(tmp_path, "json")  # a file that names its config
+    with pytest.raises(ValueError, match="differs from the one given"):
+        verify_augmentation_file(named, config=dpa.get_preset("aggressive"))
+    with pytest.raises(TypeError, match="config"):
+        verify_augmentation_file(path, config="mild")  # type: ignore[arg-type]
 
 
 def test_unreadable_files(tmp_path: Path) -> None:

@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._config import PARAM_NAMES
-from ._errors import DPAFileError
+from ._config import PARAM_NAMES, AugmentationConfig, check_config
 from ._formats.common import PathLike, brief
 from ._formats.files import read_augmentation_file
 from ._generate import _generate
@@ -57,6 +56,7 @@ def verify_augmentation_file(
     progress: Callable[[int], object] | None = None,
     workers: int = 1,
     expected_ids: range | None = None,
+    config: AugmentationConfig | None = None,
 ) -> VerifyReport:
     """Recompute every record of a file from its own metadata and compare.
 
@@ -72,6 +72,11 @@ def verify_augmentation_file(
     ``expected_ids``, the file must hold exactly those sample ids, in that order (a
     problem names the first that differs).
 
+    The config is the file's own. A file that names none (DPA v0.2 saved one so
+    unless it was given a config) is checked against ``config``, or against the
+    default config, which v0.2 generated with when given none; a failure then says
+    which config was assumed. ``config`` may not contradict a config the file names.
+
     The keys come from the metadata: plain ids, rank-aware (``distributed_info``),
     elastic (``elastic_info``), or, in a merged rank-aware file
     (``distributed_info.per_record_rank``), each record's own ``rank``.
@@ -82,9 +87,11 @@ def verify_augmentation_file(
         raise TypeError(f"expected_ids must be a range or None, got {type(expected_ids).__name__}")
     file = read_augmentation_file(path)
     report = VerifyReport(str(file.path), file.format)
-    config = file.config
-    if config is None:
-        raise DPAFileError(file.path, "no config in the metadata: cannot recompute the values")
+    given = None if config is None else check_config(config)
+    assumed = file.config is None
+    if file.config is not None and given is not None and given != file.config:
+        raise ValueError(f"{file.path}: names its own config, which differs from the one given")
+    config = file.config or given or check_config(None)
     scheme = file.scheme
     ids_problem = _IdsCheck(expected_ids)
     rank_problem: str | None = None
@@ -108,6 +115,12 @@ def verify_augmentation_file(
         if progress is not None:
             progress(len(stored))
     ids_problem.finish(report, position)
+    if assumed and not report.ok:
+        which = "the config given" if given is not None else "the default config"
+        report.problems.append(
+            f"the file names no config: it was checked against {which}; give the config it "
+            "was made with (verify_augmentation_file(path, config=...))"
+        )
     if file.unknown_keys:
         report.problems.append(f"unknown key(s) {', '.join(file.unknown_keys)} (damaged?)")
     if "format_version" in file.metadata and file.num_samples is None:
