@@ -1145,6 +1145,7 @@ ENTRIES: list[Entry] = [
             "progress": None,
             "workers": 1,
             "expected_ids": None,
+            "config": None,
         },
         allowed=PATH_ERRORS,
     ),
