@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import numbers
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -38,6 +39,20 @@ __all__ = [
 #: The ``format`` field of a saved run.
 RUN_FORMAT = "dpa-bench-run"
 RUN_FORMAT_VERSION = 1
+#: The largest sample or call count per iteration: every count below is exact as a
+#: float, so rates and latencies are computed without overflow or rounding.
+MAX_COUNT = 2**53
+#: The largest time or figure a result holds: ratios of two stay finite.
+MAX_FIGURE = 1e300
+#: The ``extra`` figures the reports compute with: each a finite number or None.
+NUMERIC_EXTRA = (
+    "cpu_seconds",
+    "distributed_efficiency",
+    "rank_coordination_overhead_ms",
+    "speedup_vs_python",
+    "file_bytes",
+    "rss_mb",
+)
 
 
 def json_safe(value: Any) -> Any:
@@ -95,7 +110,10 @@ class BenchmarkResult:
 
     ``times`` are wall seconds per iteration; ``cpu_times`` the process CPU
     seconds of the same iterations. One iteration processes
-    ``samples_per_iteration`` samples in ``calls_per_iteration`` API calls.
+    ``samples_per_iteration`` samples in ``calls_per_iteration`` API calls. Every
+    figure is checked (ValueError naming it): times, ``memory_peak_mb`` and the
+    :data:`NUMERIC_EXTRA` figures finite numbers in 0 .. 1e300, the counts ints in
+    1 .. 2**53, so that no rate or latency overflows.
 
     Example:
         >>> r = BenchmarkResult("demo", (0.10, 0.11, 0.09, 0.10), samples_per_iteration=1000)
@@ -113,14 +131,28 @@ class BenchmarkResult:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "times", tuple(float(t) for t in self.times))
-        object.__setattr__(self, "cpu_times", tuple(float(t) for t in self.cpu_times))
+        where = f"benchmark {self.name!r}:"
+        object.__setattr__(self, "times", _seconds(self.times, f"{where} times"))
+        object.__setattr__(self, "cpu_times", _seconds(self.cpu_times, f"{where} cpu_times"))
         if not self.times:
-            raise ValueError(f"benchmark {self.name!r}: no measured iterations")
-        if any(not math.isfinite(t) or t < 0 for t in self.times):
-            raise ValueError(f"benchmark {self.name!r}: times must be finite and >= 0")
-        if self.samples_per_iteration < 1 or self.calls_per_iteration < 1:
-            raise ValueError(f"benchmark {self.name!r}: samples and calls per iteration >= 1")
+            raise ValueError(f"{where} no measured iterations")
+        for label in ("samples_per_iteration", "calls_per_iteration"):
+            value = getattr(self, label)
+            integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            if not integral or not 1 <= value <= MAX_COUNT:
+                raise ValueError(
+                    f"{where} {label} must be an int in 1 .. 2**53, got {_brief(value)}"
+                )
+            object.__setattr__(self, label, int(value))
+        if self.memory_peak_mb is not None:
+            object.__setattr__(
+                self, "memory_peak_mb", _number(self.memory_peak_mb, f"{where} memory_peak_mb")
+            )
+        if not isinstance(self.extra, Mapping):
+            raise ValueError(f"{where} extra must be an object, got {_brief(self.extra)}")
+        for key in NUMERIC_EXTRA:
+            if self.extra.get(key) is not None:
+                _number(self.extra[key], f"{where} extra {key}")
 
     @property
     def iterations(self) -> int:
@@ -264,19 +296,46 @@ class BenchmarkResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], name: str | None = None) -> BenchmarkResult:
         """The result :meth:`to_dict` wrote (ValueError where ``data`` is not one)."""
-        try:
-            return cls(
-                name=str(data.get("name") or name or ""),
-                times=tuple(data["times"]),
-                samples_per_iteration=int(data.get("samples_per_iteration", 1)),
-                calls_per_iteration=int(data.get("calls_per_iteration", 1)),
-                cpu_times=tuple(data.get("cpu_times") or ()),
-                memory_peak_mb=data.get("memory_peak_mb"),
-                description=str(data.get("description", "")),
-                extra=dict(data.get("extra") or {}),
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"benchmark {name or data.get('name')!r}: bad result: {exc}") from None
+        label = name or data.get("name")
+        if "times" not in data:
+            raise ValueError(f"benchmark {label!r}: bad result: no times")
+        return cls(
+            name=str(data.get("name") or name or ""),
+            times=data["times"],
+            samples_per_iteration=data.get("samples_per_iteration", 1),
+            calls_per_iteration=data.get("calls_per_iteration", 1),
+            cpu_times=data.get("cpu_times") or (),
+            memory_peak_mb=data.get("memory_peak_mb"),
+            description=str(data.get("description", "")),
+            extra=data.get("extra") or {},
+        )
+
+
+def _brief(value: Any) -> str:
+    """``repr(value)`` cut to 60 characters (an int too long to print: its size)."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"an int of {value.bit_length()} bits"
+    return f"{value!r:.60}"
+
+
+def _number(value: Any, what: str) -> float:
+    """``value`` as a finite float >= 0 (ValueError naming ``what`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} must be a number, got {_brief(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or number < 0 or number > MAX_FIGURE:
+        raise ValueError(f"{what} must be a finite number in 0 .. 1e300, got {_brief(value)}")
+    return number
+
+
+def _seconds(values: Any, what: str) -> tuple[float, ...]:
+    """``values`` (a list of numbers) as a tuple of finite floats >= 0."""
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise ValueError(f"{what} must be a list of numbers, got {_brief(values)}")
+    return tuple(_number(value, what) for value in values)
 
 
 def _check_counts(iterations: int, warmup: int) -> None:
@@ -521,6 +580,9 @@ class BenchmarkRun:
                 results[name] = BenchmarkResult.from_dict({**entry, "name": name}, name)
             except ValueError as exc:
                 raise ValueError(f"{source}: {exc}") from None
+        for key in ("system", "config"):
+            if not isinstance(data.get(key) or {}, Mapping):
+                raise ValueError(f"{source}: {key} must be an object, got {_brief(data[key])}")
         return cls(
             results,
             system=dict(data.get("system") or {}),
@@ -538,8 +600,9 @@ class BenchmarkRun:
             data = json.loads(source.read_text(encoding="utf-8"))
         except UnicodeDecodeError as exc:
             raise ValueError(f"{source}: not a text file: {exc}") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{source}: not valid JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:  # also numbers too long, deep nesting
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise ValueError(f"{source}: not valid JSON: {reason}") from None
         run = cls.from_dict(data, str(source))
         run.label = source.name
         return run
