@@ -159,7 +159,7 @@ def test_without_scipy_nothing_is_generated(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr("dpa._quality.generate_batch", generate)
     monkeypatch.setitem(sys.modules, "scipy.stats", None)
-    with pytest.raises(ImportError, match=r"pip install 'dpa\[quality\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'dpa-augment\[quality\]'"):
         check_quality(1000)
     with pytest.raises(ImportError, match="scipy"):
         check_batch_quality(_uniform_batch(400))
@@ -291,6 +291,26 @@ def test_a_file_without_a_config_needs_one(tmp_path: Path) -> None:
     assert check_file_quality(path, AugmentationConfig()).samples == 500
 
 
+def test_a_sample_too_large_to_hold_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10**8 samples would need about 45 GB: refused at once, nothing generated
+    monkeypatch.setattr(_quality, "generate_batch", None)  # any generation would fail
+    with pytest.raises(ValueError, match=r"100,000,000 samples asked for; .* at most 10,000,000"):
+        check_quality(10**8)
+    monkeypatch.undo()
+    monkeypatch.setattr(_quality, "MAX_SAMPLES", 1000)
+    path = tmp_path / "p.jsonl"
+    save_augmentation_chain(generate_batch(range(1500)), path)
+    with pytest.raises(ValueError, match=r"p\.jsonl holds 1,500 samples; .* at most 1,000"):
+        check_file_quality(path)
+    # a file that declares fewer than it holds is stopped as soon as it is read past
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"augmentations": generate_batch(range(1500)).to_dicts()}))
+    with pytest.raises(ValueError, match=r"bare\.json holds more than 1,000 samples"):
+        check_file_quality(bare, AugmentationConfig(), batch_size=100)
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -342,6 +362,7 @@ def test_cli_quality_of_a_file_and_of_a_damaged_one(tmp_path: Path) -> None:
         ),
         (["stats", "--quality", "missing.jsonl"], "'missing.jsonl' does not exist"),
         (["stats", "--quality", "--n", "10", "--rotation", "5", "1"], "invalid config"),
+        (["stats", "--quality", "--n", str(10**8)], "at most 10,000,000 samples"),
     ],
 )
 def test_cli_quality_errors_are_one_line(

@@ -40,7 +40,9 @@ def test_without_matplotlib_the_plot_says_how_to_install_it(
 ) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     report = QualityReport(3, 0.01, "x", AugmentationConfig(), ())
-    with pytest.raises(RuntimeError, match=r"plots need matplotlib: pip install 'dpa\[quality\]'"):
+    with pytest.raises(
+        RuntimeError, match=r"plots need matplotlib: pip install 'dpa-augment\[quality\]'"
+    ):
         plot_quality(report, tmp_path / "q.png")
     assert list(tmp_path.iterdir()) == []
 

@@ -111,7 +111,7 @@ def test_without_scipy_a_test_says_how_to_install_it(monkeypatch: pytest.MonkeyP
         lambda: chi_square_uniform([1, 2]),
         lambda: pearson([1, 2, 3], [3, 1, 2]),
     ):
-        with pytest.raises(ImportError, match=r"pip install 'dpa\[quality\]'") as caught:
+        with pytest.raises(ImportError, match=r"pip install 'dpa-augment\[quality\]'") as caught:
             call()
         assert caught.value.name == "scipy"
     assert INSTALL_HINT == "pip install 'dpa-augment[quality]'"
