@@ -324,3 +324,56 @@ def test_a_manifest_with_a_huge_world_fails_in_bounded_memory(tmp_path: Path, co
     assert "world_size must be at most 1048576" in done.stdout + done.stderr
     with pytest.raises(dpa.DPAFileError, match="malformed manifest"):
         read_manifest(folder)
+
+
+# --------------------------------------------------------------------------- 15: linear checks
+
+
+class CountedName(str):
+    """A shard name that counts its comparisons (a list.count per entry: n**2)."""
+
+    compared = 0
+
+    def __eq__(self, other: object) -> bool:
+        CountedName.compared += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_manifest_checks_are_linear_in_its_entries(tmp_path: Path) -> None:
+    n = 3000
+    manifest = make_folder(tmp_path / "run", 10, 1)
+    manifest.update(world_size=n, total=n)
+    manifest["shards"] = [
+        {"file": CountedName(f"part-{r:05d}.jsonl"), "rank": r, "start_id": r,
+         "end_id": r + 1, "count": 1, "sha256": "0" * 64}
+        for r in range(n)
+    ]  # fmt: skip
+    CountedName.compared = 0
+    problems = check_shards(tmp_path / "run", manifest)
+    assert sum(problem.startswith("missing shard") for problem in problems) == n - 1
+    assert CountedName.compared < 10 * n
+
+
+def test_a_file_listed_many_times_is_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = make_folder(tmp_path, 10, 1)
+    manifest["shards"] = manifest["shards"] * 500
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps(manifest))
+    import dpa._shards.check as check_module
+
+    calls = []
+    real = check_module.verify_augmentation_file
+    monkeypatch.setattr(
+        check_module, "verify_augmentation_file", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    report = verify_shards(tmp_path)
+    assert len(calls) == 1 and not report.ok
+    assert report.problems[:2] == [
+        "duplicated shard: rank 0 has 500 (part-00000.jsonl, part-00000.jsonl, part-00000.jsonl, "
+        "part-00000.jsonl, part-00000.jsonl, part-00000.jsonl, part-00000.jsonl, "
+        "part-00000.jsonl and 492 more)",
+        "duplicated shard: part-00000.jsonl is listed 500 times",
+    ]

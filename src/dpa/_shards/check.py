@@ -92,7 +92,8 @@ def _rank_problems(shards: Sequence[Entry], world_size: int) -> list[str]:
         except ValueError:
             problems.append(f"shard {names[0]}: rank {rank} is not below world size {world_size}")
         if len(names) > 1:
-            problems.append(f"duplicated shard: rank {rank} has {len(names)} ({', '.join(names)})")
+            shown = short_list(names[:8], more=len(names) - 8)
+            problems.append(f"duplicated shard: rank {rank} has {len(names)} ({shown})")
     missing = world_size - sum(1 for rank in files_of if rank < world_size)
     if missing:  # named without walking a huge world
         first = list(itertools.islice((r for r in range(world_size) if r not in files_of), 8))
@@ -281,10 +282,12 @@ def verify_shards(
     manifest = read_manifest(folder)
     report = ShardsReport(str(folder), manifest)
     report.problems.extend(check_shards(folder, manifest))
+    verified: set[str] = set()
     for entry in in_id_order(manifest["shards"]):
         path = folder / entry["file"]
-        if not path.is_file():
-            continue
+        if entry["file"] in verified or not path.is_file():
+            continue  # a file listed twice (named among the problems) is read once
+        verified.add(entry["file"])
         try:
             shard_report = verify_augmentation_file(
                 path,
