@@ -377,3 +377,70 @@ def test_a_file_listed_many_times_is_read_once(
         "part-00000.jsonl and 492 more)",
         "duplicated shard: part-00000.jsonl is listed 500 times",
     ]
+
+
+# --------------------------------------------------------------------------- what is read
+
+
+def hostile_manifests(folder: Path) -> dict[str, Path]:
+    """Copies of a complete run whose manifest is a FIFO, a link to an endless
+    device, JSON nested 100,000 deep, or a number of 5000 digits."""
+    make_folder(folder / "good", 10, 2)
+    cases = {}
+    for name in ("fifo", "endless", "deep", "digits"):
+        case = folder / name
+        case.mkdir()
+        for shard in (folder / "good").glob("part-*"):
+            (case / shard.name).write_bytes(shard.read_bytes())
+        cases[name] = case / MANIFEST_NAME
+    os.mkfifo(cases["fifo"])
+    cases["endless"].symlink_to("/dev/zero")
+    cases["deep"].write_text("[" * 100_000 + "]" * 100_000)
+    cases["digits"].write_text('{"dpa_manifest": 1' + "0" * 5000 + "}")
+    return cases
+
+
+REASONS = {
+    "fifo": "not a regular file",
+    "endless": "not a regular file",
+    "deep": "JSON nested too deeply",
+    "digits": "a number of more than 4300 digits",
+}
+
+
+def test_a_manifest_that_cannot_be_read_is_named_never_waited_for(tmp_path: Path) -> None:
+    for name, manifest in hostile_manifests(tmp_path).items():
+        folder = manifest.parent
+        reason = f"{manifest}: unreadable manifest: {REASONS[name]}"
+        done = dpa_command("verify", str(folder))
+        assert (done.returncode, done.stdout) == (1, f"FAILED: {reason}\n"), done.stderr
+        done = dpa_command("merge", str(folder), "-o", str(tmp_path / "all.jsonl"))
+        assert (done.returncode, done.stderr) == (2, f"dpa: error: {reason}\n")
+        with pytest.raises(ShardError, match=f"{MANIFEST_NAME}, which no dpa run"):
+            generate_shards(folder, 10, format="jsonl")  # not removed: not dpa's
+        assert manifest.is_symlink() or manifest.exists()
+
+
+def test_files_that_would_block_or_never_end_are_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "params.jsonl"
+    os.mkfifo(fifo)
+    for argv in (["verify", fifo], ["stats", fifo], ["stats", "--quality", fifo]):
+        done = dpa_command(*map(str, argv))
+        assert (done.returncode, done.stdout) == (2, ""), argv
+        assert done.stderr == f"dpa: error: {fifo}: not a regular file (a FIFO)\n"
+    done = dpa_command("verify", "/dev/zero")
+    assert done.stderr == "dpa: error: /dev/zero: not a regular file (a character device)\n"
+    for saved in (fifo, Path("/dev/zero")):
+        done = dpa_command("bench", "--load", str(saved))
+        assert done.returncode == 2
+        assert done.stderr == f"dpa: error: {saved}: not a regular file, not a saved run\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_a_merge_that_cannot_be_written_names_its_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_folder(tmp_path / "run", 10, 2)
+    code, out, err = run(capsys, "merge", str(tmp_path / "run"), "-o", "/proc/all.jsonl")
+    assert_usage_error(code, out, err, "/proc/all.jsonl not written")
+    assert ".tmp" not in err

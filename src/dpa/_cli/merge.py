@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from .errors import guard_writing
 from .files import make_folder, output_format, require_pyarrow
 from .options import output_options, quiet_option
 from .progress import progress_bar
@@ -42,7 +43,7 @@ def merge(folder: Path, output: Path, fmt: str | None, no_stats: bool, quiet: bo
         require_pyarrow()
     make_folder(output)
     total = sum(entry["count"] for entry in manifest["shards"])
-    with progress_bar(total, quiet, "merge") as progress:
+    with guard_writing(str(output), output, None), progress_bar(total, quiet, "merge") as progress:
         writer = merge_shards(
             folder, output, format=fmt, include_stats=not no_stats, progress=progress
         )

@@ -34,6 +34,7 @@ from .options import (
     resolve_workers,
     workers_option,
 )
+from .verify import check_input_file
 
 __all__ = ["stats"]
 
@@ -104,6 +105,7 @@ def stats(
         fail(f"{', '.join(extra)}: only with --quality")
     if file is None:
         fail("give a FILE (or --quality --n N)")
+    check_input_file(file)
     _print_statistics(file, as_json)
 
 
@@ -155,6 +157,7 @@ def _run_quality(
         given = [name for name, value in generator_options.items() if value is not None]
         if given:
             fail(f"{', '.join(given)}: not with a FILE (its samples are checked)")
+        check_input_file(file)
         opened = open_data_file(file)
         if config_given and opened.config is not None:
             fail(f"{file}: has its own config; config options apply to files without one")

@@ -8,6 +8,7 @@ draws a PNG.
 
 from __future__ import annotations
 
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -82,11 +83,20 @@ def _check(options: BenchOptions) -> None:
         raise ValueError(f"{options.save}: is a folder; give a file name to save the run in")
 
 
+#: The largest saved run read (a run of the standard suite is about 100 KB).
+MAX_RUN_BYTES = 256 << 20
+
+
 def _load(path: Path, what: str) -> BenchmarkRun:
     if not path.exists():
         raise ValueError(f"{path}: no such {what} file")
     if path.is_dir():
         raise ValueError(f"{path}: is a folder, not a saved run")
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):  # a FIFO would block, a device never end
+        raise ValueError(f"{path}: not a regular file, not a saved run")
+    if status.st_size > MAX_RUN_BYTES:
+        raise ValueError(f"{path}: {status.st_size:,} bytes, too large for a saved run")
     return BenchmarkRun.load(path)
 
 
