@@ -569,6 +569,22 @@ def test_bench_usage_errors_are_one_line(
         assert word in lines[0]
 
 
+def test_bench_makes_the_folders_of_its_outputs_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "base.json"
+    fake_run().save(saved)
+    target = tmp_path / "new" / "sub" / "again.json"
+    code, _, err = run_cli(capsys, "bench", "--load", str(saved), "--save", str(target), "-q")
+    assert code == 0, err
+    assert BenchmarkRun.load(target).results.keys() == fake_run().results.keys()
+    (tmp_path / "file").write_text("")
+    code, out, err = run_cli(capsys, "bench", "--save", str(tmp_path / "file" / "x.json"))
+    assert (code, out) == (2, "")  # refused before the suite runs (a minute of work)
+    blocked = tmp_path / "file" / "x.json"
+    assert err == f"dpa: error: {blocked}: cannot create its folder: a file is in the way\n"
+
+
 def bench(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> Any:
     return subprocess.run(
         [*DPA, "bench", *argv],
