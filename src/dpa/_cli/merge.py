@@ -1,6 +1,6 @@
 """``dpa merge FOLDER -o OUT``: the shards of a ``generate --distributed`` run joined
 into one file, in sample order (a rank-aware run of several ranks keeps each
-record's rank).
+record's rank), every record recomputed on the way (:func:`dpa._shards.merge_shards`).
 
 Example:
     >>> import os, tempfile
@@ -34,7 +34,9 @@ __all__ = ["merge"]
 @quiet_option
 def merge(folder: Path, output: Path, fmt: str | None, no_stats: bool, quiet: bool) -> None:
     """Join the shards of FOLDER (from generate --distributed) into OUTPUT, in sample
-    order. A rank-aware run of several ranks keeps each record's rank."""
+    order. A rank-aware run of several ranks keeps each record's rank. Every record
+    is recomputed as it is copied: a value changed after the run stops the merge,
+    and OUTPUT is not written. OUTPUT may not be one of FOLDER's own files."""
     from .._shards import merge_shards, read_manifest
 
     fmt = output_format(output, fmt)
