@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import numbers
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import AugmentationConfig
+from .figures import NUMERIC_EXTRA, brief, check_count, check_figure, check_times
 from .measure import Clock, Timing, current_rss_mb, measure_memory, paused_gc, time_call
 from .stats import mean_interval, t_quantile
 
@@ -39,20 +39,6 @@ __all__ = [
 #: The ``format`` field of a saved run.
 RUN_FORMAT = "dpa-bench-run"
 RUN_FORMAT_VERSION = 1
-#: The largest sample or call count per iteration: every count below is exact as a
-#: float, so rates and latencies are computed without overflow or rounding.
-MAX_COUNT = 2**53
-#: The largest time or figure a result holds: ratios of two stay finite.
-MAX_FIGURE = 1e300
-#: The ``extra`` figures the reports compute with: each a finite number or None.
-NUMERIC_EXTRA = (
-    "cpu_seconds",
-    "distributed_efficiency",
-    "rank_coordination_overhead_ms",
-    "speedup_vs_python",
-    "file_bytes",
-    "rss_mb",
-)
 
 
 def json_safe(value: Any) -> Any:
@@ -111,9 +97,10 @@ class BenchmarkResult:
     ``times`` are wall seconds per iteration; ``cpu_times`` the process CPU
     seconds of the same iterations. One iteration processes
     ``samples_per_iteration`` samples in ``calls_per_iteration`` API calls. Every
-    figure is checked (ValueError naming it): times, ``memory_peak_mb`` and the
-    :data:`NUMERIC_EXTRA` figures finite numbers in 0 .. 1e300, the counts ints in
-    1 .. 2**53, so that no rate or latency overflows.
+    figure is checked (ValueError naming it, :mod:`dpa.benchmark.figures`): the
+    times, ``memory_peak_mb`` and the extra figures the reports use are finite
+    numbers in 0 .. 1e300, the counts ints in 1 .. 2**53, so that no rate or
+    latency overflows.
 
     Example:
         >>> r = BenchmarkResult("demo", (0.10, 0.11, 0.09, 0.10), samples_per_iteration=1000)
@@ -132,27 +119,21 @@ class BenchmarkResult:
 
     def __post_init__(self) -> None:
         where = f"benchmark {self.name!r}:"
-        object.__setattr__(self, "times", _seconds(self.times, f"{where} times"))
-        object.__setattr__(self, "cpu_times", _seconds(self.cpu_times, f"{where} cpu_times"))
+        object.__setattr__(self, "times", check_times(self.times, f"{where} times"))
+        object.__setattr__(self, "cpu_times", check_times(self.cpu_times, f"{where} cpu_times"))
         if not self.times:
             raise ValueError(f"{where} no measured iterations")
         for label in ("samples_per_iteration", "calls_per_iteration"):
-            value = getattr(self, label)
-            integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-            if not integral or not 1 <= value <= MAX_COUNT:
-                raise ValueError(
-                    f"{where} {label} must be an int in 1 .. 2**53, got {_brief(value)}"
-                )
-            object.__setattr__(self, label, int(value))
+            object.__setattr__(self, label, check_count(getattr(self, label), f"{where} {label}"))
         if self.memory_peak_mb is not None:
             object.__setattr__(
-                self, "memory_peak_mb", _number(self.memory_peak_mb, f"{where} memory_peak_mb")
+                self, "memory_peak_mb", check_figure(self.memory_peak_mb, f"{where} memory_peak_mb")
             )
         if not isinstance(self.extra, Mapping):
-            raise ValueError(f"{where} extra must be an object, got {_brief(self.extra)}")
+            raise ValueError(f"{where} extra must be an object, got {brief(self.extra)}")
         for key in NUMERIC_EXTRA:
             if self.extra.get(key) is not None:
-                _number(self.extra[key], f"{where} extra {key}")
+                check_figure(self.extra[key], f"{where} extra {key}")
 
     @property
     def iterations(self) -> int:
@@ -309,33 +290,6 @@ class BenchmarkResult:
             description=str(data.get("description", "")),
             extra=data.get("extra") or {},
         )
-
-
-def _brief(value: Any) -> str:
-    """``repr(value)`` cut to 60 characters (an int too long to print: its size)."""
-    if isinstance(value, int) and value.bit_length() > 200:
-        return f"an int of {value.bit_length()} bits"
-    return f"{value!r:.60}"
-
-
-def _number(value: Any, what: str) -> float:
-    """``value`` as a finite float >= 0 (ValueError naming ``what`` otherwise)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{what} must be a number, got {_brief(value)}")
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number) or number < 0 or number > MAX_FIGURE:
-        raise ValueError(f"{what} must be a finite number in 0 .. 1e300, got {_brief(value)}")
-    return number
-
-
-def _seconds(values: Any, what: str) -> tuple[float, ...]:
-    """``values`` (a list of numbers) as a tuple of finite floats >= 0."""
-    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
-        raise ValueError(f"{what} must be a list of numbers, got {_brief(values)}")
-    return tuple(_number(value, what) for value in values)
 
 
 def _check_counts(iterations: int, warmup: int) -> None:
@@ -582,7 +536,7 @@ class BenchmarkRun:
                 raise ValueError(f"{source}: {exc}") from None
         for key in ("system", "config"):
             if not isinstance(data.get(key) or {}, Mapping):
-                raise ValueError(f"{source}: {key} must be an object, got {_brief(data[key])}")
+                raise ValueError(f"{source}: {key} must be an object, got {brief(data[key])}")
         return cls(
             results,
             system=dict(data.get("system") or {}),
