@@ -375,6 +375,22 @@ def test_cli_quality_errors_are_one_line(
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_cli_says_how_to_give_the_config_of_a_file_without_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dpa._cli import main
+
+    path = tmp_path / "bare.json"
+    path.write_text(json.dumps({"augmentations": generate_batch(range(500)).to_dicts()}))
+    assert main(["stats", "--quality", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"dpa: error: {path}: no config in its metadata: give the one it was made with "
+        "(--preset, --config or the range options)\n"
+    )
+    assert main(["stats", "--quality", str(path), "--preset", "moderate"]) == 0
+
+
 def test_cli_refuses_config_options_for_a_file_with_a_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -127,7 +127,8 @@ def _print_statistics(file: Path, as_json: bool) -> None:
         [name, *(_number(result[name][key]) for key in ("mean", "stdev", "min", "max"))]
         for name in PARAM_NAMES
     ]
-    click.echo(f"{file}: {running.count} samples ({opened.format})")
+    samples = "sample" if running.count == 1 else "samples"
+    click.echo(f"{file}: {running.count} {samples} ({opened.format})")
     click.echo(text_table(["parameter", "mean", "stdev", "min", "max"], rows, left=[0]))
 
 
@@ -161,6 +162,11 @@ def _run_quality(
         opened = open_data_file(file)
         if config_given and opened.config is not None:
             fail(f"{file}: has its own config; config options apply to files without one")
+        if not config_given and opened.config is None:
+            fail(
+                f"{file}: no config in its metadata: give the one it was made with "
+                "(--preset, --config or the range options)"
+            )
         config = build_config(**config_options) if config_given else None
         try:
             report = quality.check_file_quality(file, config, alpha=level)
