@@ -282,6 +282,73 @@ def test_saved_runs_round_trip_and_compare_with_themselves(tmp_path: Path) -> No
     assert [r.verdict for r in slower.results] == [REGRESSION] * 3
 
 
+def saved_leaves(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every value of a saved run (the first item of each list)."""
+    found = [path] if path else []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += saved_leaves(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data[:1]):
+            found += saved_leaves(value, (*path, index))
+    return found
+
+
+#: What a hostile saved run holds in place of one value.
+HOSTILE_VALUES = [10**400, -1, 5e-324, 2**53 + 1, "x", [], {}, True]
+
+
+def test_every_value_of_a_saved_run_is_checked_when_loaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = tmp_path / "base.json"
+    fake_run().save(base)
+    data = json.loads(base.read_text())
+    hostile = tmp_path / "hostile.json"
+    for path in saved_leaves(data):
+        for value in HOSTILE_VALUES:
+            changed = json.loads(base.read_text())
+            holder = changed
+            for key in path[:-1]:
+                holder = holder[key]
+            holder[path[-1]] = value
+            hostile.write_text(json.dumps(changed))
+            for argv in (
+                ["--load", hostile, "--format", "json"],
+                ["--load", base, "--compare", hostile, "--format", "csv"],
+            ):
+                code = main(["bench", *map(str, argv)])
+                out, err = capsys.readouterr()
+                assert code in (0, 1, 2), (path, value, err)
+                if code == 2:
+                    assert out == "" and len(err.splitlines()) == 1, (path, value, err)
+                    assert err.startswith("dpa: error: ") and "hostile.json" in err, err
+
+
+def test_a_saved_run_with_a_count_beyond_the_float_range_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "run.json"
+    fake_run().save(saved)
+    data = json.loads(saved.read_text())
+    data["benchmarks"]["batch-1t"]["samples_per_iteration"] = 10**400
+    saved.write_text(json.dumps(data))
+    code, out, err = run_cli(capsys, "bench", "--load", str(saved))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"dpa: error: {saved}: benchmark 'batch-1t': samples_per_iteration must be an int "
+        "in 1 .. 2**53, got an int of 1329 bits\n"
+    )
+    saved.write_text(
+        '{"format": "dpa-bench-run", "benchmarks": {"a": {"times": [1' + "0" * 5000 + "]}}}"
+    )
+    code, out, err = run_cli(capsys, "bench", "--load", str(saved))
+    assert code == 2 and "run.json: not valid JSON" in err and len(err.splitlines()) == 1
+    saved.write_text("[" * 100_000 + "]" * 100_000)
+    code, out, err = run_cli(capsys, "bench", "--load", str(saved))
+    assert code == 2 and "run.json: not valid JSON: nested too deeply" in err
+
+
 def test_loading_a_file_that_is_not_a_run_names_it(tmp_path: Path) -> None:
     bad = tmp_path / "other.json"
     bad.write_text('{"hello": 1}')
@@ -500,6 +567,22 @@ def test_bench_usage_errors_are_one_line(
     assert len(lines) == 1 and lines[0].startswith("dpa: error: "), err
     for word in words:
         assert word in lines[0]
+
+
+def test_bench_makes_the_folders_of_its_outputs_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "base.json"
+    fake_run().save(saved)
+    target = tmp_path / "new" / "sub" / "again.json"
+    code, _, err = run_cli(capsys, "bench", "--load", str(saved), "--save", str(target), "-q")
+    assert code == 0, err
+    assert BenchmarkRun.load(target).results.keys() == fake_run().results.keys()
+    (tmp_path / "file").write_text("")
+    code, out, err = run_cli(capsys, "bench", "--save", str(tmp_path / "file" / "x.json"))
+    assert (code, out) == (2, "")  # refused before the suite runs (a minute of work)
+    blocked = tmp_path / "file" / "x.json"
+    assert err == f"dpa: error: {blocked}: cannot create its folder: a file is in the way\n"
 
 
 def bench(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> Any:

@@ -291,6 +291,26 @@ def test_a_file_without_a_config_needs_one(tmp_path: Path) -> None:
     assert check_file_quality(path, AugmentationConfig()).samples == 500
 
 
+def test_a_sample_too_large_to_hold_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10**8 samples would need about 45 GB: refused at once, nothing generated
+    monkeypatch.setattr(_quality, "generate_batch", None)  # any generation would fail
+    with pytest.raises(ValueError, match=r"100,000,000 samples asked for; .* at most 10,000,000"):
+        check_quality(10**8)
+    monkeypatch.undo()
+    monkeypatch.setattr(_quality, "MAX_SAMPLES", 1000)
+    path = tmp_path / "p.jsonl"
+    save_augmentation_chain(generate_batch(range(1500)), path)
+    with pytest.raises(ValueError, match=r"p\.jsonl holds 1,500 samples; .* at most 1,000"):
+        check_file_quality(path)
+    # a file that declares fewer than it holds is stopped as soon as it is read past
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"augmentations": generate_batch(range(1500)).to_dicts()}))
+    with pytest.raises(ValueError, match=r"bare\.json holds more than 1,000 samples"):
+        check_file_quality(bare, AugmentationConfig(), batch_size=100)
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -342,6 +362,7 @@ def test_cli_quality_of_a_file_and_of_a_damaged_one(tmp_path: Path) -> None:
         ),
         (["stats", "--quality", "missing.jsonl"], "'missing.jsonl' does not exist"),
         (["stats", "--quality", "--n", "10", "--rotation", "5", "1"], "invalid config"),
+        (["stats", "--quality", "--n", str(10**8)], "at most 10,000,000 samples"),
     ],
 )
 def test_cli_quality_errors_are_one_line(
@@ -352,6 +373,22 @@ def test_cli_quality_errors_are_one_line(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_says_how_to_give_the_config_of_a_file_without_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dpa._cli import main
+
+    path = tmp_path / "bare.json"
+    path.write_text(json.dumps({"augmentations": generate_batch(range(500)).to_dicts()}))
+    assert main(["stats", "--quality", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"dpa: error: {path}: no config in its metadata: give the one it was made with "
+        "(--preset, --config or the range options)\n"
+    )
+    assert main(["stats", "--quality", str(path), "--preset", "moderate"]) == 0
 
 
 def test_cli_refuses_config_options_for_a_file_with_a_config(

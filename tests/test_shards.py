@@ -42,7 +42,7 @@ from dpa._shards import (
 )
 from dpa._shards.group import check_group
 from dpa._shards.merge import merged_scheme
-from dpa._shards.plan import check_format, shard_scheme
+from dpa._shards.plan import MAX_WORLD_SIZE, check_format, shard_scheme
 
 TESTS = Path(__file__).resolve().parent
 DPA = [sys.executable, "-m", "dpa"]
@@ -858,10 +858,13 @@ def empty_manifest() -> dict[str, Any]:
 
 def test_a_huge_world_is_named_without_walking_it(tmp_path: Path) -> None:
     manifest = make_folder(tmp_path, 6, 3)
-    manifest["world_size"] = 10**12
+    manifest["world_size"] = MAX_WORLD_SIZE
     problems = check_shards(tmp_path, manifest)
     missing = "the manifest lists no shard for rank(s) 3, 4, 5, 6, 7, 8, 9, 10"
-    assert f"{missing} and {10**12 - 11} more" in problems
+    assert f"{missing} and {MAX_WORLD_SIZE - 11} more" in problems
+    manifest["world_size"] = 10**12  # more ranks than a manifest can list: malformed
+    with pytest.raises(ValueError, match=r"world_size must be at most 1048576"):
+        check_shards(tmp_path, manifest)
 
 
 def test_shards_report_holds_verify_reports() -> None:

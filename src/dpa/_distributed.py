@@ -313,6 +313,51 @@ class DistributedRangeSplitter:
         return self._rem + (sample_id - big) // self._base
 
 
+def misowned_rank_problem(
+    sample_ids: npt.NDArray[Any],
+    ranks: npt.NDArray[np.integer[Any]],
+    *,
+    start: Any,
+    total: Any,
+    world_size: int,
+    position: int = 0,
+) -> str | None:
+    """The first record whose rank does not own its id, as a sentence (None when
+    every rank does): a merged rank-aware file of a run of ``total`` ids from
+    ``start`` over ``world_size`` ranks holds each id with the rank that
+    :class:`DistributedRangeSplitter` gives it (``start`` and ``total`` are the
+    file's ``start_id`` and ``num_samples``). ``position`` is the first record's
+    place in the file. Nothing is checked where ``start`` or ``total`` is not a
+    count (a file that names no start), and ids outside the run are left to the
+    id checks. Constant work per record, whatever the world size.
+
+    Example:
+        >>> ids, ranks = np.arange(10, 14), np.array([0, 0, 1, 0])
+        >>> misowned_rank_problem(ids, ranks, start=10, total=4, world_size=2)
+        'record 3: sample 13 belongs to rank 1 (ids 12..13 of the run), not rank 0'
+    """
+    if type(start) is not int or type(total) is not int or min(start, total) < 0 or total == 0:
+        return None
+    offsets = np.asarray(sample_ids) - start
+    if total >= 2**62:  # past int64 arithmetic: Python ints
+        offsets = offsets.astype(object)
+    inside = (offsets >= 0) & (offsets < total)
+    base, rem = divmod(total, world_size)
+    big = rem * (base + 1)  # ids held by the ranks with one extra
+    safe = np.where(inside, offsets, 0)
+    owners = np.where(safe < big, safe // (base + 1), rem + (safe - big) // max(base, 1))
+    wrong = np.flatnonzero(inside & (owners != np.asarray(ranks)))
+    if not len(wrong):
+        return None
+    row = int(wrong[0])
+    owner = int(owners[row])
+    lo, hi = DistributedRangeSplitter(total, world_size).get_rank_range(owner)
+    return (
+        f"record {position + row}: sample {int(sample_ids[row])} belongs to rank {owner} "
+        f"(ids {start + lo}..{start + hi - 1} of the run), not rank {int(ranks[row])}"
+    )
+
+
 # --------------------------------------------------------------------------- context
 
 

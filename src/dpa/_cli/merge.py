@@ -1,6 +1,6 @@
 """``dpa merge FOLDER -o OUT``: the shards of a ``generate --distributed`` run joined
 into one file, in sample order (a rank-aware run of several ranks keeps each
-record's rank).
+record's rank), every record recomputed on the way (:func:`dpa._shards.merge_shards`).
 
 Example:
     >>> import os, tempfile
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from .errors import guard_writing
 from .files import make_folder, output_format, require_pyarrow
 from .options import output_options, quiet_option
 from .progress import progress_bar
@@ -33,7 +34,9 @@ __all__ = ["merge"]
 @quiet_option
 def merge(folder: Path, output: Path, fmt: str | None, no_stats: bool, quiet: bool) -> None:
     """Join the shards of FOLDER (from generate --distributed) into OUTPUT, in sample
-    order. A rank-aware run of several ranks keeps each record's rank."""
+    order. A rank-aware run of several ranks keeps each record's rank. Every record
+    is recomputed as it is copied: a value changed after the run stops the merge,
+    and OUTPUT is not written. OUTPUT may not be one of FOLDER's own files."""
     from .._shards import merge_shards, read_manifest
 
     fmt = output_format(output, fmt)
@@ -42,7 +45,7 @@ def merge(folder: Path, output: Path, fmt: str | None, no_stats: bool, quiet: bo
         require_pyarrow()
     make_folder(output)
     total = sum(entry["count"] for entry in manifest["shards"])
-    with progress_bar(total, quiet, "merge") as progress:
+    with guard_writing(str(output), output, None), progress_bar(total, quiet, "merge") as progress:
         writer = merge_shards(
             folder, output, format=fmt, include_stats=not no_stats, progress=progress
         )

@@ -34,6 +34,7 @@ from .options import (
     resolve_workers,
     workers_option,
 )
+from .verify import check_input_file
 
 __all__ = ["stats"]
 
@@ -104,6 +105,7 @@ def stats(
         fail(f"{', '.join(extra)}: only with --quality")
     if file is None:
         fail("give a FILE (or --quality --n N)")
+    check_input_file(file)
     _print_statistics(file, as_json)
 
 
@@ -125,7 +127,8 @@ def _print_statistics(file: Path, as_json: bool) -> None:
         [name, *(_number(result[name][key]) for key in ("mean", "stdev", "min", "max"))]
         for name in PARAM_NAMES
     ]
-    click.echo(f"{file}: {running.count} samples ({opened.format})")
+    samples = "sample" if running.count == 1 else "samples"
+    click.echo(f"{file}: {running.count} {samples} ({opened.format})")
     click.echo(text_table(["parameter", "mean", "stdev", "min", "max"], rows, left=[0]))
 
 
@@ -155,9 +158,15 @@ def _run_quality(
         given = [name for name, value in generator_options.items() if value is not None]
         if given:
             fail(f"{', '.join(given)}: not with a FILE (its samples are checked)")
+        check_input_file(file)
         opened = open_data_file(file)
         if config_given and opened.config is not None:
             fail(f"{file}: has its own config; config options apply to files without one")
+        if not config_given and opened.config is None:
+            fail(
+                f"{file}: no config in its metadata: give the one it was made with "
+                "(--preset, --config or the range options)"
+            )
         config = build_config(**config_options) if config_given else None
         try:
             report = quality.check_file_quality(file, config, alpha=level)

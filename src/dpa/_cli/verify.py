@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +37,7 @@ from .progress import progress_bar
 if TYPE_CHECKING:
     from .._verify import Mismatch, VerifyReport
 
-__all__ = ["verify"]
+__all__ = ["check_input_file", "verify"]
 
 
 @click.command(short_help="Recompute a file or shard folder; exit 0, 1 or 2.")
@@ -86,8 +88,7 @@ class _Checking:
 def _verify_file(file: Path, checking: _Checking) -> None:
     from .._verify import verify_augmentation_file
 
-    if not _readable(file):
-        fail(f"{file}: cannot be read (permission denied)")
+    check_input_file(file)
     try:  # a file that cannot be opened as dpa output is damaged: exit 1, any format
         opened = open_data_file(file)
     except DPAFileError as exc:
@@ -139,12 +140,26 @@ def _verify_folder(folder: Path, checking: _Checking) -> None:
     _failed(lines)
 
 
-def _readable(path: Path) -> bool:
+def check_input_file(path: Path) -> None:
+    """A usage error (exit 2) unless ``path`` is a regular file this process can
+    read: a FIFO or a device would block, or never end (nothing is opened to tell).
+
+    Example:
+        >>> check_input_file(Path("/dev/null"))
+        Traceback (most recent call last):
+        ...
+        dpa._cli.errors.UsageFailure: /dev/null: not a regular file (a character device)
+    """
     try:
-        with open(path, "rb"):
-            return True
-    except PermissionError:
-        return False
+        mode = path.stat().st_mode
+    except OSError as exc:
+        fail(f"{path}: cannot be read: {exc.strerror or exc}")
+    if not stat.S_ISREG(mode):
+        kinds = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
+                 stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}  # fmt: skip
+        fail(f"{path}: not a regular file ({kinds.get(stat.S_IFMT(mode), 'a folder')})")
+    if not os.access(path, os.R_OK):
+        fail(f"{path}: cannot be read (permission denied)")
 
 
 def _expected_ids(metadata: dict[str, Any]) -> range | None:

@@ -26,6 +26,13 @@ Each shard is an ordinary dpa file whose metadata holds its key scheme (rank-awa
 (``rank``, ``world_size``, ``start``, ``total``). A folder without a manifest is an
 unfinished run.
 
+What they promise under hostile input: a run has at most
+:data:`~dpa._shards.plan.MAX_WORLD_SIZE` (2**20) ranks and computes a rank's range
+alone; it replaces or removes only shard files an earlier dpa run of the folder
+wrote (anything else named ``part-NNNNN.*`` stops it before any work); a merge never
+writes over the folder it reads, and recomputes every record it copies; a manifest
+is read only from a regular file of at most 512 MB.
+
 Example:
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()

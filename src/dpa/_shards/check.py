@@ -2,7 +2,8 @@
 from being complete; :func:`verify_shards` also recomputes every value.
 
 Complete means: every rank of the manifest's world once, the shards' id ranges
-covering ``start .. start+total-1`` once (no gap, no overlap), every listed shard on
+covering ``start .. start+total-1`` once (no gap, no overlap), each rank holding
+the ids the run's split gives it (:func:`~dpa._shards.plan.plan_shards`), every listed shard on
 disk unchanged (SHA-256) with the run's keys, config and ids in its metadata, and
 no other shard file beside them.
 
@@ -33,7 +34,7 @@ from .._validate import check_path
 from .._verify import VerifyReport, verify_augmentation_file
 from .manifest import file_sha256, manifest_problem, manifest_scheme, read_manifest
 from .messages import id_range, one_line, short_list
-from .plan import shard_files
+from .plan import ShardPlan, plan_shards, shard_files
 
 __all__ = ["ShardsReport", "check_shards", "in_id_order", "verify_shards"]
 
@@ -55,7 +56,8 @@ def check_shards(
 ) -> list[str]:
     """What keeps a sharded output from being complete, as sentences (``[]`` when
     nothing does): ranks and id ranges against the manifest (every rank once, the
-    ranges covering ``start .. start+total-1`` once), shard files missing, extra
+    ranges covering ``start .. start+total-1`` once, each rank's where the run's
+    split puts it), shard files missing, extra
     (duplicates named), or changed (SHA-256, with ``checksums=True``), and each
     shard's metadata against the manifest. Values are not recomputed here (see
     :func:`verify_shards`).
@@ -71,6 +73,9 @@ def check_shards(
     problems = _rank_problems(shards, manifest["world_size"])
     problems += _coverage_problems(shards, manifest["start"], manifest["total"])
     problems += _count_problems(shards, manifest["total"], others=bool(problems))
+    if not problems:  # the ranges cover the run once: each where the split puts it?
+        plan = plan_shards(manifest["total"], manifest["world_size"], manifest["start"])
+        problems += _split_problems(shards, plan)
     problems += _file_problems(folder, manifest, checksums)
     return problems
 
@@ -87,7 +92,8 @@ def _rank_problems(shards: Sequence[Entry], world_size: int) -> list[str]:
         except ValueError:
             problems.append(f"shard {names[0]}: rank {rank} is not below world size {world_size}")
         if len(names) > 1:
-            problems.append(f"duplicated shard: rank {rank} has {len(names)} ({', '.join(names)})")
+            shown = short_list(names[:8], more=len(names) - 8)
+            problems.append(f"duplicated shard: rank {rank} has {len(names)} ({shown})")
     missing = world_size - sum(1 for rank in files_of if rank < world_size)
     if missing:  # named without walking a huge world
         first = list(itertools.islice((r for r in range(world_size) if r not in files_of), 8))
@@ -96,6 +102,25 @@ def _rank_problems(shards: Sequence[Entry], world_size: int) -> list[str]:
     for name, times in sorted(Counter(e["file"] for e in shards).items()):
         if times > 1:
             problems.append(f"duplicated shard: {name} is listed {times} times")
+    return problems
+
+
+def _split_problems(shards: Sequence[Entry], plan: ShardPlan) -> list[str]:
+    """Each rank's ids against the run's split (:func:`plan_shards`): rank ``r``
+    holds ``plan[r]``, as every rank writes it (a merged rank-aware file keys each
+    record by the rank that owns its id)."""
+    problems = []
+    for entry in shards:
+        rank, ids = entry["rank"], (entry["start_id"], entry["end_id"])
+        if rank >= len(plan):  # named among the rank problems
+            continue
+        lo, hi = plan[rank]
+        if ids == (lo, hi) or (ids[0] == ids[1] and lo == hi):  # equal, or both empty
+            continue
+        problems.append(
+            f"shard {entry['file']}: rank {rank} holds {id_range(entry)}, but the run's split "
+            f"gives it {id_range({'start_id': lo, 'end_id': hi})}"
+        )
     return problems
 
 
@@ -257,10 +282,12 @@ def verify_shards(
     manifest = read_manifest(folder)
     report = ShardsReport(str(folder), manifest)
     report.problems.extend(check_shards(folder, manifest))
+    verified: set[str] = set()
     for entry in in_id_order(manifest["shards"]):
         path = folder / entry["file"]
-        if not path.is_file():
-            continue
+        if entry["file"] in verified or not path.is_file():
+            continue  # a file listed twice (named among the problems) is read once
+        verified.add(entry["file"])
         try:
             shard_report = verify_augmentation_file(
                 path,

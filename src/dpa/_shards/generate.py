@@ -23,16 +23,16 @@ from typing import Any
 
 from .._config import AugmentationConfig
 from .._errors import ShardError
-from .._formats import PathLike
+from .._formats import DPAFileError, PathLike, read_augmentation_file
 from .._io import write_range
 from .._keys import check_rank
 from .._validate import check_int, check_path
 from .group import Group, check_group
-from .manifest import MANIFEST_NAME, file_sha256, write_manifest
-from .messages import one_line
+from .manifest import MANIFEST_NAME, file_sha256, read_manifest, write_manifest
+from .messages import one_line, short_list
 from .plan import check_format, plan_shards, shard_files, shard_name, shard_scheme
 
-__all__ = ["GenerateResult", "generate_shards", "write_shard"]
+__all__ = ["GenerateResult", "generate_shards", "replaceable_shards", "write_shard"]
 
 
 def write_shard(
@@ -131,11 +131,14 @@ def generate_shards(
     """Every rank of ``group`` writes its shard into ``folder``; then rank 0 writes
     the manifest. Call it on every rank (``group`` defaults to one process).
 
-    Rank 0 first removes an earlier run's manifest, so the folder never looks
-    complete while shards change, and at the end removes shards of an earlier run
-    that this one did not write (``part-NNNNN.*`` of other ranks or formats). When a
-    rank fails, every rank raises (:class:`~dpa.ShardError` naming the failures, or
-    the rank's own exception) and no manifest is written.
+    Rank 0 first checks that every shard file already in the folder
+    (``part-NNNNN.jsonl|parquet``) is an earlier dpa run's (:func:`replaceable_shards`),
+    else raises :class:`~dpa.ShardError` naming the others before anything is
+    written; then it removes the earlier manifest, so the folder never looks
+    complete while shards change, and at the end removes the earlier shards that
+    this run did not write (of other ranks or formats). When a rank fails, every
+    rank raises (:class:`~dpa.ShardError` naming the failures, or the rank's own
+    exception) and no manifest is written.
 
     Example:
         >>> import tempfile
@@ -178,9 +181,9 @@ def generate_shards(
         )
 
     def finish() -> dict[str, Any]:
-        return _finish(target, entries, config, num_samples, run)
+        return _finish(target, entries, earlier, config, num_samples, run)
 
-    _together(group, "{error}", lambda: _prepare_folder(target), rank == 0)
+    earlier = _together(group, "{error}", lambda: _prepare_folder(target), rank == 0)[0]
     entries = _together(group, "rank {rank}: {error}", write_own_shard)
     manifest = _together(
         group, "rank {rank} could not write the manifest: {error}", finish, rank == 0
@@ -214,29 +217,94 @@ def _together(group: Group, failed: str, action: Callable[[], Any], here: bool =
 def _finish(
     folder: Path,
     entries: list[dict[str, Any]],
+    earlier: set[str],
     config: AugmentationConfig | None,
     num_samples: int,
     run: dict[str, Any],
 ) -> dict[str, Any]:
-    """Rank 0's last step: remove the shards of an earlier run that this one did not
-    write, then write the manifest (and return it)."""
-    _remove_stale_shards(folder, {entry["file"] for entry in entries})
+    """Rank 0's last step: remove the earlier run's shards that this one did not
+    write (``earlier``, found before the run), then write the manifest (and return
+    it). A shard file that appeared meanwhile stops it (ShardError naming it)."""
+    written = {entry["file"] for entry in entries}
+    strangers = [path.name for path in shard_files(folder) if path.name not in written | earlier]
+    if strangers:
+        raise ShardError(
+            f"{folder}: {_names(strangers)} appeared during the run (another run writing "
+            "into this folder?); no manifest written"
+        )
+    for name in sorted(earlier - written):
+        (folder / name).unlink(missing_ok=True)
     return write_manifest(folder, entries, config, num_samples=num_samples, **run)
 
 
-def _prepare_folder(folder: Path) -> None:
-    """Make the folder and drop an earlier manifest (ShardError when it cannot)."""
+def _prepare_folder(folder: Path) -> set[str]:
+    """Make the folder, check that the shard files already in it are an earlier dpa
+    run's (:func:`replaceable_shards`), drop the earlier manifest; return the names of
+    those shards. ShardError when the folder cannot be prepared, or holds a shard file
+    (or a ``_manifest.json``) that dpa did not write."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / MANIFEST_NAME).unlink(missing_ok=True)
     except FileExistsError:  # as a file
         raise ShardError(f"{folder}: is a file; --distributed writes a folder of shards") from None
     except OSError as exc:
         raise ShardError(f"{folder}: cannot prepare the output folder: {one_line(exc)}") from None
+    earlier, foreign = replaceable_shards(folder)
+    if foreign:
+        raise ShardError(
+            f"{folder}: holds {_names(foreign)}, which no dpa run of this folder wrote "
+            "(not listed by its manifest, not a dpa shard); a sharded run would replace "
+            "or remove them: move them away, or write into another folder"
+        )
+    try:
+        (folder / MANIFEST_NAME).unlink(missing_ok=True)
+    except OSError as exc:
+        raise ShardError(f"{folder}: cannot prepare the output folder: {one_line(exc)}") from None
+    return earlier
 
 
-def _remove_stale_shards(folder: Path, keep: set[str]) -> None:
-    """Remove the shard files of an earlier run: those not named in ``keep``."""
+def replaceable_shards(folder: Path) -> tuple[set[str], list[str]]:
+    """The shard files in ``folder`` that a new run may replace or remove (those its
+    manifest lists, and dpa shards of an unfinished run: files whose metadata names
+    the shard their name says), and the names of the others (any other file named
+    ``part-NNNNN.jsonl|parquet``; a ``_manifest.json`` that is not a dpa manifest).
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "part-00000.jsonl").write_text("my own notes")
+        >>> replaceable_shards(folder)
+        (set(), ['part-00000.jsonl'])
+    """
+    listed: set[str] = set()
+    foreign: list[str] = []
+    if (folder / MANIFEST_NAME).exists():
+        try:
+            listed = {entry["file"] for entry in read_manifest(folder)["shards"]}
+        except DPAFileError:
+            foreign.append(MANIFEST_NAME)
+    earlier: set[str] = set()
     for path in shard_files(folder):
-        if path.name not in keep:
-            path.unlink(missing_ok=True)
+        if path.name in listed or _is_dpa_shard(path):
+            earlier.add(path.name)
+        else:
+            foreign.append(path.name)
+    return earlier, foreign
+
+
+def _is_dpa_shard(path: Path) -> bool:
+    """True when ``path`` is a dpa file whose metadata names it as the shard its
+    name says (rank and format): a shard of a run that did not finish."""
+    try:
+        opened = read_augmentation_file(path)
+    except (DPAFileError, OSError, ImportError):  # ImportError: parquet without pyarrow
+        return False
+    shard = opened.metadata.get("shard")
+    if not isinstance(shard, dict) or type(shard.get("rank")) is not int or shard["rank"] < 0:
+        return False
+    return shard_name(shard["rank"], opened.format) == path.name
+
+
+def _names(names: list[str]) -> str:
+    """File names for a message: the first eight, by name, and how many more."""
+    shown = sorted(names)[:8]
+    return short_list(shown, more=len(names) - len(shown))

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,14 @@ from .._lifecycle import write_atomic
 from .._system import package_version
 from .._validate import check_int, check_path
 from .messages import one_line
-from .plan import SHARD_FORMATS, check_format, is_shard_file, shard_files, shard_scheme
+from .plan import (
+    MAX_WORLD_SIZE,
+    SHARD_FORMATS,
+    check_format,
+    is_shard_file,
+    shard_files,
+    shard_scheme,
+)
 
 __all__ = [
     "MANIFEST_NAME",
@@ -65,6 +74,8 @@ ENTRY_FIELDS = ("file", "rank", "start_id", "end_id", "count", "sha256")
 #: The manifest's fields that :func:`~dpa._shards.plan.shard_scheme` takes.
 _SCHEME_ARGUMENTS = ("world_size", "base_seed", "epoch")
 _READ_CHUNK = 1 << 20
+#: The largest manifest read: one of :data:`MAX_WORLD_SIZE` ranks is about 230 MB.
+MAX_MANIFEST_BYTES = 512 << 20
 _SHA256 = re.compile("[0-9a-f]{64}")
 
 
@@ -174,17 +185,44 @@ def read_manifest(folder: PathLike) -> dict[str, Any]:
     :class:`~dpa.DPAFileError` when it is missing or malformed."""
     path = check_path(folder, "folder") / MANIFEST_NAME
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(_manifest_text(path))
     except FileNotFoundError:
         raise DPAFileError(
             path, "no manifest: the run did not finish, or this is not a dpa shard folder"
         ) from None
+    except RecursionError:
+        raise DPAFileError(path, "unreadable manifest: JSON nested too deeply") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise DPAFileError(path, f"unreadable manifest: {one_line(exc)}") from None
+        raise DPAFileError(path, f"unreadable manifest: {_reason(exc)}") from None
     problem = manifest_problem(data)
     if problem:
         raise DPAFileError(path, f"malformed manifest: {problem}")
     return data  # type: ignore[no-any-return]
+
+
+def _manifest_text(path: Path) -> str:
+    """The manifest's text, read only from a regular file of at most
+    :data:`MAX_MANIFEST_BYTES` (a FIFO or a device would block or never end);
+    OSError or ValueError saying why not."""
+    # O_NONBLOCK: opening a FIFO does not wait for a writer (no effect on a file)
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise ValueError("not a regular file")
+        if status.st_size > MAX_MANIFEST_BYTES:
+            raise ValueError(
+                f"{status.st_size:,} bytes, more than a manifest of {MAX_WORLD_SIZE:,} ranks"
+            )
+        return handle.read(MAX_MANIFEST_BYTES + 1).decode("utf-8")
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a manifest could not be read, in a user's words (Python's limit on the
+    digits of an int advises a Python call: say what is wrong instead)."""
+    text = one_line(exc)
+    if "integer string conversion" in text:
+        return "a number of more than 4300 digits"
+    return text
 
 
 def _is_count(value: Any) -> bool:

@@ -39,7 +39,7 @@ def id_range(entry: Mapping[str, Any]) -> str:
     return "no ids" if hi == lo else f"ids {lo}..{hi - 1}"
 
 
-def short_list(values: Sequence[int], more: int = 0) -> str:
+def short_list(values: Sequence[object], more: int = 0) -> str:
     """``values`` joined by commas, and how many ``more`` there are when some.
 
     Example:

@@ -8,6 +8,7 @@ draws a PNG.
 
 from __future__ import annotations
 
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -82,11 +83,33 @@ def _check(options: BenchOptions) -> None:
         raise ValueError(f"{options.save}: is a folder; give a file name to save the run in")
 
 
+def _make_folders(*outputs: Path | None) -> None:
+    """Create the folders the outputs go in (ValueError naming one that cannot be)."""
+    for output in outputs:
+        if output is None:
+            continue
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise ValueError(f"{output}: cannot create its folder: a file is in the way") from None
+        except OSError as exc:
+            raise ValueError(f"{output}: cannot create its folder: {exc.strerror or exc}") from None
+
+
+#: The largest saved run read (a run of the standard suite is about 100 KB).
+MAX_RUN_BYTES = 256 << 20
+
+
 def _load(path: Path, what: str) -> BenchmarkRun:
     if not path.exists():
         raise ValueError(f"{path}: no such {what} file")
     if path.is_dir():
         raise ValueError(f"{path}: is a folder, not a saved run")
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):  # a FIFO would block, a device never end
+        raise ValueError(f"{path}: not a regular file, not a saved run")
+    if status.st_size > MAX_RUN_BYTES:
+        raise ValueError(f"{path}: {status.st_size:,} bytes, too large for a saved run")
     return BenchmarkRun.load(path)
 
 
@@ -129,6 +152,7 @@ def run_bench(options: BenchOptions, out: TextIO | None = None, err: TextIO | No
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     _check(options)
+    _make_folders(options.save, options.plot)  # before the suite runs, not after
     baseline = _load(options.compare, "baseline") if options.compare is not None else None
     history = _history(options.trend)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import AugmentationConfig
+from .figures import NUMERIC_EXTRA, brief, check_count, check_figure, check_times
 from .measure import Clock, Timing, current_rss_mb, measure_memory, paused_gc, time_call
 from .stats import mean_interval, t_quantile
 
@@ -95,7 +96,11 @@ class BenchmarkResult:
 
     ``times`` are wall seconds per iteration; ``cpu_times`` the process CPU
     seconds of the same iterations. One iteration processes
-    ``samples_per_iteration`` samples in ``calls_per_iteration`` API calls.
+    ``samples_per_iteration`` samples in ``calls_per_iteration`` API calls. Every
+    figure is checked (ValueError naming it, :mod:`dpa.benchmark.figures`): the
+    times, ``memory_peak_mb`` and the extra figures the reports use are finite
+    numbers in 0 .. 1e300, the counts ints in 1 .. 2**53, so that no rate or
+    latency overflows.
 
     Example:
         >>> r = BenchmarkResult("demo", (0.10, 0.11, 0.09, 0.10), samples_per_iteration=1000)
@@ -113,14 +118,22 @@ class BenchmarkResult:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "times", tuple(float(t) for t in self.times))
-        object.__setattr__(self, "cpu_times", tuple(float(t) for t in self.cpu_times))
+        where = f"benchmark {self.name!r}:"
+        object.__setattr__(self, "times", check_times(self.times, f"{where} times"))
+        object.__setattr__(self, "cpu_times", check_times(self.cpu_times, f"{where} cpu_times"))
         if not self.times:
-            raise ValueError(f"benchmark {self.name!r}: no measured iterations")
-        if any(not math.isfinite(t) or t < 0 for t in self.times):
-            raise ValueError(f"benchmark {self.name!r}: times must be finite and >= 0")
-        if self.samples_per_iteration < 1 or self.calls_per_iteration < 1:
-            raise ValueError(f"benchmark {self.name!r}: samples and calls per iteration >= 1")
+            raise ValueError(f"{where} no measured iterations")
+        for label in ("samples_per_iteration", "calls_per_iteration"):
+            object.__setattr__(self, label, check_count(getattr(self, label), f"{where} {label}"))
+        if self.memory_peak_mb is not None:
+            object.__setattr__(
+                self, "memory_peak_mb", check_figure(self.memory_peak_mb, f"{where} memory_peak_mb")
+            )
+        if not isinstance(self.extra, Mapping):
+            raise ValueError(f"{where} extra must be an object, got {brief(self.extra)}")
+        for key in NUMERIC_EXTRA:
+            if self.extra.get(key) is not None:
+                check_figure(self.extra[key], f"{where} extra {key}")
 
     @property
     def iterations(self) -> int:
@@ -264,19 +277,19 @@ class BenchmarkResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], name: str | None = None) -> BenchmarkResult:
         """The result :meth:`to_dict` wrote (ValueError where ``data`` is not one)."""
-        try:
-            return cls(
-                name=str(data.get("name") or name or ""),
-                times=tuple(data["times"]),
-                samples_per_iteration=int(data.get("samples_per_iteration", 1)),
-                calls_per_iteration=int(data.get("calls_per_iteration", 1)),
-                cpu_times=tuple(data.get("cpu_times") or ()),
-                memory_peak_mb=data.get("memory_peak_mb"),
-                description=str(data.get("description", "")),
-                extra=dict(data.get("extra") or {}),
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"benchmark {name or data.get('name')!r}: bad result: {exc}") from None
+        label = name or data.get("name")
+        if "times" not in data:
+            raise ValueError(f"benchmark {label!r}: bad result: no times")
+        return cls(
+            name=str(data.get("name") or name or ""),
+            times=data["times"],
+            samples_per_iteration=data.get("samples_per_iteration", 1),
+            calls_per_iteration=data.get("calls_per_iteration", 1),
+            cpu_times=data.get("cpu_times") or (),
+            memory_peak_mb=data.get("memory_peak_mb"),
+            description=str(data.get("description", "")),
+            extra=data.get("extra") or {},
+        )
 
 
 def _check_counts(iterations: int, warmup: int) -> None:
@@ -521,6 +534,9 @@ class BenchmarkRun:
                 results[name] = BenchmarkResult.from_dict({**entry, "name": name}, name)
             except ValueError as exc:
                 raise ValueError(f"{source}: {exc}") from None
+        for key in ("system", "config"):
+            if not isinstance(data.get(key) or {}, Mapping):
+                raise ValueError(f"{source}: {key} must be an object, got {brief(data[key])}")
         return cls(
             results,
             system=dict(data.get("system") or {}),
@@ -538,8 +554,9 @@ class BenchmarkRun:
             data = json.loads(source.read_text(encoding="utf-8"))
         except UnicodeDecodeError as exc:
             raise ValueError(f"{source}: not a text file: {exc}") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{source}: not valid JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:  # also numbers too long, deep nesting
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise ValueError(f"{source}: not valid JSON: {reason}") from None
         run = cls.from_dict(data, str(source))
         run.label = source.name
         return run
