@@ -221,10 +221,6 @@ def test_misowned_ranks_of_a_merged_file_are_named(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="needs the hook in dpa._verify (misowned_rank_problem); remove this mark there",
-    strict=True,
-)
 def test_verify_names_a_merged_record_whose_rank_does_not_own_its_id(tmp_path: Path) -> None:
     # a merged file whose record 0 (sample 0) was redrawn with rank 1's keys: its
     # values verify, but rank 1 does not own sample 0

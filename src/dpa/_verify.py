@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._config import PARAM_NAMES, AugmentationConfig, check_config
+from ._distributed import misowned_rank_problem
 from ._formats.common import PathLike, brief
 from ._formats.files import read_augmentation_file
 from ._generate import _generate
@@ -102,7 +103,16 @@ def verify_augmentation_file(
         ids_problem.check(report, ids, position)
         if isinstance(scheme, PerRecordRankScheme):
             if rank_problem is None:
-                rank_problem = _rank_problem(stored, scheme.world_size, position)
+                rank_problem = _rank_problem(
+                    stored, scheme.world_size, position
+                ) or misowned_rank_problem(
+                    stored.sample_id,
+                    stored.rank,
+                    start=file.metadata.get("start_id"),
+                    total=file.num_samples,
+                    world_size=scheme.world_size,
+                    position=position,
+                )
                 if rank_problem is not None:
                     report.problems.append(rank_problem)
             expected = _generate_per_rank(stored, config, scheme, workers)
