@@ -102,6 +102,7 @@ def verify_augmentation_file(
         ids = stored.sample_id
         ids_problem.check(report, ids, position)
         if isinstance(scheme, PerRecordRankScheme):
+            assert stored.rank is not None  # the reader gives a rank column here
             if rank_problem is None:
                 rank_problem = _rank_problem(
                     stored, scheme.world_size, position
