@@ -541,3 +541,46 @@ def test_a_bad_dpa_backend_fails_every_command_alike(
     code, out, err = run(capsys, *command)
     assert (code, out) == (2, "")
     assert err == "dpa: error: DPA_BACKEND='bogus': unknown backend; choose native or python\n"
+
+
+# --- stats reads stored figures
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_stats_uses_the_statistics_a_file_stores(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: str,
+) -> None:
+    """JSON Lines keeps its statistics in its last line, Parquet in its summary:
+    `dpa stats` reads them there, not every record (verify is what recomputes)."""
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
+    target = tmp_path / f"p.{fmt}"
+    assert run(capsys, "generate", "-n", "500", "-q", "-o", str(target))[0] == 0
+    _, computed, _ = run(capsys, "stats", "--json", str(target))  # baseline, below
+
+    def no_records(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("read the records")
+
+    monkeypatch.setattr(dpa.AugmentationFile, "iter_batches", no_records)
+    code, out, _ = run(capsys, "stats", str(target))
+    assert code == 0 and "500 samples" in out and "statistics stored in the file" in out
+    code, stored, _ = run(capsys, "stats", "--json", str(target))
+    assert json.loads(stored).keys() == json.loads(computed).keys()
+
+
+def test_stats_reads_the_records_where_no_statistics_are_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "p.jsonl"
+    assert run(capsys, "generate", "-n", "50", "-q", "--no-stats", "-o", str(target))[0] == 0
+    code, out, _ = run(capsys, "stats", str(target))
+    assert code == 0 and "50 samples" in out and "computed from the records" in out
+    lines = target.read_text().splitlines()
+    end = json.loads(lines[-1])
+    end["end"]["statistics"] = {"rotation": {"mean": 1e9}}  # damaged: not trusted
+    target.write_text("\n".join([*lines[:-1], json.dumps(end)]) + "\n")
+    code, out, _ = run(capsys, "stats", str(target))
+    assert code == 0 and "computed from the records" in out

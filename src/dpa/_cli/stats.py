@@ -110,16 +110,20 @@ def stats(
 
 
 def _print_statistics(file: Path, as_json: bool) -> None:
-    from .._stats import RunningStatistics
-
     opened = open_data_file(file)
-    running = RunningStatistics()
-    try:
-        for batch in opened.iter_batches(65536):
-            running.update_batch(batch)
-    except DPAFileError as exc:
-        fail(str(exc))
-    result = running.result()
+    stored = _stored_statistics(opened)
+    if stored is not None:  # what the writer computed, without reading the records
+        count, result = stored
+    else:
+        from .._stats import RunningStatistics
+
+        running = RunningStatistics()
+        try:
+            for batch in opened.iter_batches(65536):
+                running.update_batch(batch)
+        except DPAFileError as exc:
+            fail(str(exc))
+        count, result = running.count, running.result()
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -127,9 +131,36 @@ def _print_statistics(file: Path, as_json: bool) -> None:
         [name, *(_number(result[name][key]) for key in ("mean", "stdev", "min", "max"))]
         for name in PARAM_NAMES
     ]
-    samples = "sample" if running.count == 1 else "samples"
-    click.echo(f"{file}: {running.count} {samples} ({opened.format})")
+    samples = "sample" if count == 1 else "samples"
+    how = "stored in the file" if stored is not None else "computed from the records"
+    click.echo(f"{file}: {count} {samples} ({opened.format}; statistics {how})")
     click.echo(text_table(["parameter", "mean", "stdev", "min", "max"], rows, left=[0]))
+
+
+def _stored_statistics(opened: Any) -> tuple[int, dict[str, Any]] | None:
+    """The count and statistics a file stores where reading them costs nothing (a
+    Parquet summary, a JSON Lines end line), when whole and consistent; None
+    otherwise (JSON keeps them after its records: those are read instead).
+    ``dpa verify`` is the command that recomputes and checks them."""
+    statistics: Any = opened.statistics
+    count: Any = opened.num_samples
+    if opened.format == "jsonl":
+        from .._formats.jsonl import read_end_line
+
+        end = read_end_line(opened.path)
+        if end is None:
+            return None
+        statistics, count = end.get("statistics"), end.get("num_samples")
+    if type(count) is not int or count != opened.num_samples or not isinstance(statistics, dict):
+        return None
+    keys = ("mean", "stdev", "min", "max", "count")
+    for name in PARAM_NAMES:
+        entry = statistics.get(name)
+        if not isinstance(entry, dict) or entry.get("count") != count:
+            return None
+        if any(not isinstance(entry.get(key), int | float | None) for key in keys):
+            return None
+    return count, {name: statistics[name] for name in PARAM_NAMES}
 
 
 def _number(value: float | None) -> str:

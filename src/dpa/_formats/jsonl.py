@@ -198,3 +198,35 @@ def _read_end(file: OpenedFile, end: Any, line_number: int) -> None:
 
 #: The JSON Lines format (resumable; the partial output is a file).
 JSON_LINES = FileFormat("jsonl", open_sink, read_header, read_batches, resumable=True)
+
+
+#: How much of a file's end is read to find its end line.
+_TAIL = 1 << 16
+
+
+def read_end_line(path: Path) -> dict[str, Any] | None:
+    """The ``end`` block of a JSON Lines file (its count and statistics), read from
+    the file's last bytes without reading its records; None when the last line is not
+    a readable end line (an unfinished file: read the records instead).
+
+    Example:
+        >>> import tempfile, dpa
+        >>> target = Path(tempfile.mkdtemp()) / "p.jsonl"
+        >>> dpa.save_augmentation_chain(dpa.generate_batch(range(5)), target)
+        >>> read_end_line(target)["num_samples"]
+        5
+    """
+    with open(path, "rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - _TAIL))
+        tail = handle.read()
+    lines = tail.rstrip(b"\n").rsplit(b"\n", 1)
+    if len(lines) < 2 and size > _TAIL:
+        return None  # an end line longer than the tail is no end line dpa wrote
+    try:
+        item = json.loads(lines[-1])
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(item, dict) or set(item) != {"end"} or not isinstance(item["end"], dict):
+        return None
+    return item["end"]
