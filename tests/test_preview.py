@@ -161,7 +161,7 @@ def test_the_sheet_is_drawn_in_bounded_memory(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_the_title_names_the_config(tmp_path: Path) -> None:
-    from dpa._preview import config_name
+    from dpa._config import config_name
 
     assert config_name(dpa.get_preset("mild")) == "preset 'mild'"
     assert config_name(dpa.AugmentationConfig()) == "preset 'moderate'"

@@ -63,7 +63,8 @@ def test_a_report_passes_unless_a_check_failed() -> None:
 def test_the_text_lists_the_groups_in_order_then_the_verdict() -> None:
     lines = _report().format().splitlines()
     assert lines[0] == (
-        "quality of 10,000 samples (a test); each test at the 0.1% level (p >= 0.001 passes)"
+        "quality of 10,000 samples (a test) of preset 'moderate'; "
+        "each test at the 0.1% level (p >= 0.001 passes)"
     )
     headers = [line for line in lines if line.endswith(":") and not line.startswith(" ")]
     assert headers == [f"{group}:" for group in GROUPS]

@@ -22,6 +22,7 @@ __all__ = [
     "PARAM_NAMES",
     "PRESETS",
     "AugmentationConfig",
+    "config_name",
     "get_preset",
 ]
 
@@ -235,3 +236,21 @@ def get_preset(name: str) -> AugmentationConfig:
 
 
 _DEFAULT = AugmentationConfig()
+
+
+def config_name(config: AugmentationConfig) -> str:
+    """A preset's name, or the ranges of a config that is none of them.
+
+    Example:
+        >>> config_name(PRESETS["mild"])
+        "preset 'mild'"
+        >>> config_name(AugmentationConfig(rotation_range=(-5, 5)))[:33]
+        'config rotation -5..5, brightness'
+    """
+    for name, preset in PRESETS.items():
+        if preset == config:
+            return f"preset {name!r}"
+    ranges = ", ".join(
+        f"{name} {lo:g}..{hi:g}" for name, (lo, hi) in zip(PARAM_NAMES, config.ranges, strict=True)
+    )
+    return f"config {ranges}, depth {config.augmentation_depth}"

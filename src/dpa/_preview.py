@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._config import PRESETS, AugmentationConfig, check_config
+from ._config import AugmentationConfig, check_config, config_name
 from ._generate import generate_batch
 from ._io import write_atomic
 from ._parambatch import ParamBatch
@@ -30,7 +30,6 @@ __all__ = [
     "MIN_TILE",
     "SheetLayout",
     "builtin_pattern",
-    "config_name",
     "contact_sheet",
     "layout",
     "load_image",
@@ -209,27 +208,6 @@ def _augmented_pixels(image: FloatImage, batch: ParamBatch) -> npt.NDArray[np.ui
         scaled = np.rint(np.clip(tiles, 0.0, 1.0) * 255.0).astype(np.uint8)
         out[first : first + len(part)] = scaled.transpose(0, 2, 3, 1)
     return out
-
-
-def config_name(config: AugmentationConfig) -> str:
-    """A preset's name, or the ranges of a config that is none of them.
-
-    Example:
-        >>> config_name(PRESETS["mild"])
-        "preset 'mild'"
-        >>> config_name(AugmentationConfig(rotation_range=(-5, 5)))[:33]
-        'config rotation -5..5, brightness'
-    """
-    for name, preset in PRESETS.items():
-        if preset == config:
-            return f"preset {name!r}"
-    ranges = ", ".join(
-        f"{name} {lo:g}..{hi:g}"
-        for name, (lo, hi) in zip(
-            ("rotation", "brightness", "noise", "scale", "contrast"), config.ranges, strict=True
-        )
-    )
-    return f"config {ranges}, depth {config.augmentation_depth}"
 
 
 def contact_sheet(

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._config import AugmentationConfig
+from .._config import AugmentationConfig, config_name
 from .._validate import check_int
 
 __all__ = ["ALPHA", "GROUPS", "QualityCheck", "QualityReport", "check_alpha"]
@@ -204,7 +204,8 @@ class QualityReport:
         """The report as plain text: one line per check, grouped, then a verdict."""
         level = f"{self.alpha:.4g}".rstrip("0")
         lines = [
-            f"quality of {self.samples:,} samples ({self.source}); "
+            f"quality of {self.samples:,} samples ({self.source}) of "
+            f"{config_name(self.config)}; "
             f"each test at the {self.alpha * 100:g}% level (p >= {level} passes)"
         ]
         width = max(len(check.name) for check in self.checks) if self.checks else 10
