@@ -33,9 +33,8 @@ from .._generate import generate_batch
 from .._keys import scheme_for_mode
 from .._parambatch import ParamBatch
 from .._validate import check_int
-from ._params import MIN_WARP_SCALE, NEUTRAL, check_image_size, normalize
+from ._params import GRAY_WEIGHTS, MIN_WARP_SCALE, NEUTRAL, check_image_size, normalize
 from .noise import MIX_MULTIPLIERS, box_muller_tables
-from .numpy import GRAY_WEIGHTS
 
 __all__ = ["MODES", "apply_params_tf", "params_dataset"]
 
@@ -291,8 +290,13 @@ def _grayscale_mean(x: Any) -> Any:
         gray = w0 * x[:, 0] + w1 * x[:, 1] + w2 * x[:, 2]
     elif channels == 1:
         gray = x[:, 0]
-    else:
+    elif channels is None:  # not known while tracing: the sum in TensorFlow's order
         gray = tf.reduce_sum(x, axis=1) / tf.cast(tf.shape(x)[1], x.dtype)
+    else:  # the channels added in order
+        gray = x[:, 0]
+        for channel in range(1, channels):
+            gray = gray + x[:, channel]
+        gray = gray / tf.cast(channels, x.dtype)
     fixed = tf.cast(tf.floor(gray * tf.constant(2.0**32, x.dtype)), tf.int64)
     total = tf.reduce_sum(fixed, axis=[1, 2])
     pixels = tf.cast(tf.shape(gray)[1] * tf.shape(gray)[2], tf.float64)

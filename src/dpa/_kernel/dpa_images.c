@@ -1,0 +1,690 @@
+/*
+ * dpa native kernel, images: dpa.integrations' apply_params for float32 and uint8
+ * images on the CPU, one image at a time, bit-identical to the reference
+ * (dpa/integrations/numpy.py; see dpa/integrations/__init__.py for the definition).
+ *
+ * Per image, two passes over its C x H x W values (which stay in the cache):
+ *   1. the warp (bilinear, zero fill, on the grid theta @ (x, y) of the pixel
+ *      centres), or a copy where the image is not warped; times brightness,
+ *      clamped; and the exact sum of the floored grayscale values;
+ *   2. the contrast blend with the grayscale mean, clamped, then the noise
+ *      (counter-based words, Box-Muller tables), clamped.
+ * Work for neutral parameters is skipped where skipping gives the same bits.
+ *
+ * Every float operation is the reference's, in its order and rounding: the
+ * build has -ffp-contract=off, and the two fused multiply-adds of the definition
+ * (in the sampling position and the interpolation) are written as fmaf. The
+ * same body is compiled for the portable target, AVX2 and AVX-512 (chosen at
+ * run time), which changes the speed and never a bit. The GIL is released while
+ * images are processed, so threads can share a batch.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
+#define DPA_IMAGES_X86 1
+#include <immintrin.h>
+#endif
+
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* Pixels of one row done together in the warp; value pairs in the noise pass. */
+#define CHUNK 64
+#define PAIRS 128
+#define TABLE_SIZE 65536
+
+/* What every image of a call shares. */
+typedef struct {
+    int64_t channels, height, width;
+    const float *xs, *ys; /* the pixel centres, normalized: width and height values */
+    float gray[3];        /* the grayscale weights of 3-channel images */
+    const double *radius; /* RAD: TABLE_SIZE values */
+    const double *cossin; /* COS[b], SIN[b] side by side: 2 x TABLE_SIZE values */
+} Shared;
+
+/* One image's parameters, rounded as the reference rounds them. */
+typedef struct {
+    float theta[4]; /* t00, t01, t10, t11 */
+    float brightness, contrast, rest, noise;
+    uint32_t k0, k1;
+    int warp;
+} Image;
+
+/* uint8 values as the reference reads them: float32(u) / 255 */
+static float BYTE_VALUES[256];
+
+/* Reads one value of each 64-byte line of `values`, in order: the memory
+ * streams in at full speed, where the warp's own reads, which follow rotated
+ * lines, would each wait for memory. */
+static ALWAYS_INLINE void load_into_cache(const float *values, int64_t count)
+{
+    float sum = 0.0f;
+    for (int64_t i = 0; i < count; i += 16)
+        sum += values[i];
+    volatile float sink = sum; /* the reads are done, not optimized away */
+    (void)sink;
+}
+
+static ALWAYS_INLINE float clamp01(float v)
+{
+    v = v < 0.0f ? 0.0f : v;
+    return v > 1.0f ? 1.0f : v;
+}
+
+static ALWAYS_INLINE uint32_t mix32(uint32_t v)
+{
+    v ^= v >> 16;
+    v *= 0x7FEB352Du;
+    v ^= v >> 15;
+    v *= 0x846CA68Bu;
+    return v ^ (v >> 16);
+}
+
+/* The exact sum of floor(gray * 2**32) over n pixels from `first` (channel 0)
+ * on, channel planes `plane` values apart. Each term is an integer below 2**33,
+ * so a sum in float64 of up to CHUNK of them is exact in any order. */
+static ALWAYS_INLINE int64_t gray_sum(const Shared *s, const float *first, int64_t plane, int n)
+{
+    const int64_t channels = s->channels;
+    double sum = 0.0;
+    if (channels == 3) {
+        const float w0 = s->gray[0], w1 = s->gray[1], w2 = s->gray[2];
+        const float *r = first, *g = first + plane, *b = first + 2 * plane;
+        for (int i = 0; i < n; i++) {
+            float gray = w0 * r[i] + w1 * g[i] + w2 * b[i];
+            sum += (double)floorf(gray * 4294967296.0f);
+        }
+    } else if (channels == 1) {
+        for (int i = 0; i < n; i++)
+            sum += (double)floorf(first[i] * 4294967296.0f);
+    } else {
+        float acc[CHUNK];
+        const float count = (float)channels;
+        for (int i = 0; i < n; i++)
+            acc[i] = first[i];
+        for (int64_t c = 1; c < channels; c++) {
+            const float *p = first + c * plane;
+            for (int i = 0; i < n; i++)
+                acc[i] = acc[i] + p[i];
+        }
+        for (int i = 0; i < n; i++)
+            sum += (double)floorf(acc[i] / count * 4294967296.0f);
+    }
+    return (int64_t)sum;
+}
+
+/* Code paths: the same results, at different speeds. */
+enum { PATH_PORTABLE, PATH_AVX2, PATH_AVX512 };
+
+/* The warp of pixels [x_begin, x_end) of row y, every channel, one pixel at a
+ * time: out = clamp(sample(src) * brightness). This is the definition the
+ * vector versions below follow lane by lane. */
+static ALWAYS_INLINE void warp_pixels(const Shared *s, const Image *im, const float *src,
+                                      float *dst, int64_t y, int64_t x_begin, int64_t x_end)
+{
+    const int64_t channels = s->channels, height = s->height, width = s->width;
+    const int64_t plane = height * width;
+    const int32_t w32 = (int32_t)width, h32 = (int32_t)height;
+    const float half_w = (float)width / 2.0f, half_h = (float)height / 2.0f;
+    const float row_x = im->theta[1] * s->ys[y], row_y = im->theta[3] * s->ys[y];
+    for (int64_t x = x_begin; x < x_end; x++) {
+        /* the grid (theta @ (x, y), rounded as the reference) and the position in
+         * pixels, as torch's vectorized grid_sample computes it */
+        const float gx = im->theta[0] * s->xs[x] + row_x;
+        const float gy = im->theta[2] * s->xs[x] + row_y;
+        const float fx = fmaf(gx + 1.0f, half_w, -0.5f);
+        const float fy = fmaf(gy + 1.0f, half_h, -0.5f);
+        float west = floorf(fx), north = floorf(fy);
+        const float e_w = fx - west, e_e = 1.0f - e_w;
+        const float n_w = fy - north, s_w = 1.0f - n_w;
+        const float w_nw = s_w * e_e, w_ne = s_w * e_w, w_sw = n_w * e_e, w_se = n_w * e_w;
+        /* only inside or not matters beyond the edges: keep the ints in range */
+        west = west < -2.0f ? -2.0f : (west > (float)width ? (float)width : west);
+        north = north < -2.0f ? -2.0f : (north > (float)height ? (float)height : north);
+        const int32_t ix = (int32_t)west, iy = (int32_t)north;
+        const int in_w = ix >= 0 && ix < w32, in_e = ix + 1 >= 0 && ix + 1 < w32;
+        const int in_n = iy >= 0 && iy < h32, in_s = iy + 1 >= 0 && iy + 1 < h32;
+        const int64_t o_nw = (int64_t)iy * width + ix;
+        for (int64_t c = 0; c < channels; c++) {
+            const float *p = src + c * plane;
+            const float v_nw = in_w && in_n ? p[o_nw] : 0.0f;
+            const float v_ne = in_e && in_n ? p[o_nw + 1] : 0.0f;
+            const float v_sw = in_w && in_s ? p[o_nw + width] : 0.0f;
+            const float v_se = in_e && in_s ? p[o_nw + width + 1] : 0.0f;
+            const float v = fmaf(v_se, w_se, fmaf(v_sw, w_sw, fmaf(v_ne, w_ne, v_nw * w_nw)));
+            dst[c * plane + y * width + x] = clamp01(v * im->brightness);
+        }
+    }
+}
+
+#ifdef DPA_IMAGES_X86
+/* warp_pixels for row y, 8 pixels at a time; returns where it stopped (the
+ * last width % 8 pixels are left to warp_pixels). */
+__attribute__((target("avx2,fma"))) static int64_t warp_row_avx2(const Shared *s, const Image *im,
+                                                                 const float *src, float *dst,
+                                                                 int64_t y)
+{
+    const int64_t channels = s->channels, height = s->height, width = s->width;
+    const int64_t plane = height * width;
+    const __m256 t00 = _mm256_set1_ps(im->theta[0]), t10 = _mm256_set1_ps(im->theta[2]);
+    const __m256 row_x = _mm256_set1_ps(im->theta[1] * s->ys[y]);
+    const __m256 row_y = _mm256_set1_ps(im->theta[3] * s->ys[y]);
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    const __m256 minus_half = _mm256_set1_ps(-0.5f), low = _mm256_set1_ps(-2.0f);
+    const __m256 half_w = _mm256_set1_ps((float)width / 2.0f);
+    const __m256 half_h = _mm256_set1_ps((float)height / 2.0f);
+    const __m256 max_w = _mm256_set1_ps((float)width), max_h = _mm256_set1_ps((float)height);
+    const __m256 bright = _mm256_set1_ps(im->brightness);
+    const __m256i iw = _mm256_set1_epi32((int32_t)width), ih = _mm256_set1_epi32((int32_t)height);
+    const __m256i minus_one = _mm256_set1_epi32(-1), ione = _mm256_set1_epi32(1);
+    int64_t x = 0;
+    for (; x + 8 <= width; x += 8) {
+        const __m256 xs = _mm256_loadu_ps(s->xs + x);
+        const __m256 gx = _mm256_add_ps(_mm256_mul_ps(t00, xs), row_x);
+        const __m256 gy = _mm256_add_ps(_mm256_mul_ps(t10, xs), row_y);
+        const __m256 fx = _mm256_fmadd_ps(_mm256_add_ps(gx, one), half_w, minus_half);
+        const __m256 fy = _mm256_fmadd_ps(_mm256_add_ps(gy, one), half_h, minus_half);
+        const __m256 west = _mm256_floor_ps(fx), north = _mm256_floor_ps(fy);
+        const __m256 e_w = _mm256_sub_ps(fx, west), e_e = _mm256_sub_ps(one, e_w);
+        const __m256 n_w = _mm256_sub_ps(fy, north), s_w = _mm256_sub_ps(one, n_w);
+        const __m256 w_nw = _mm256_mul_ps(s_w, e_e), w_ne = _mm256_mul_ps(s_w, e_w);
+        const __m256 w_sw = _mm256_mul_ps(n_w, e_e), w_se = _mm256_mul_ps(n_w, e_w);
+        const __m256i ix = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(west, low), max_w));
+        const __m256i iy = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(north, low), max_h));
+        const __m256i ix1 = _mm256_add_epi32(ix, ione), iy1 = _mm256_add_epi32(iy, ione);
+        const __m256i in_w = _mm256_and_si256(_mm256_cmpgt_epi32(ix, minus_one), _mm256_cmpgt_epi32(iw, ix));
+        const __m256i in_e = _mm256_and_si256(_mm256_cmpgt_epi32(ix1, minus_one), _mm256_cmpgt_epi32(iw, ix1));
+        const __m256i in_n = _mm256_and_si256(_mm256_cmpgt_epi32(iy, minus_one), _mm256_cmpgt_epi32(ih, iy));
+        const __m256i in_s = _mm256_and_si256(_mm256_cmpgt_epi32(iy1, minus_one), _mm256_cmpgt_epi32(ih, iy1));
+        const __m256 m_nw = _mm256_castsi256_ps(_mm256_and_si256(in_w, in_n));
+        const __m256 m_ne = _mm256_castsi256_ps(_mm256_and_si256(in_e, in_n));
+        const __m256 m_sw = _mm256_castsi256_ps(_mm256_and_si256(in_w, in_s));
+        const __m256 m_se = _mm256_castsi256_ps(_mm256_and_si256(in_e, in_s));
+        const __m256i o_nw = _mm256_add_epi32(_mm256_mullo_epi32(iy, iw), ix);
+        const __m256i o_ne = _mm256_add_epi32(o_nw, ione);
+        const __m256i o_sw = _mm256_add_epi32(o_nw, iw);
+        const __m256i o_se = _mm256_add_epi32(o_sw, ione);
+        for (int64_t c = 0; c < channels; c++) {
+            const float *p = src + c * plane;
+            const __m256 v_nw = _mm256_mask_i32gather_ps(zero, p, o_nw, m_nw, 4);
+            const __m256 v_ne = _mm256_mask_i32gather_ps(zero, p, o_ne, m_ne, 4);
+            const __m256 v_sw = _mm256_mask_i32gather_ps(zero, p, o_sw, m_sw, 4);
+            const __m256 v_se = _mm256_mask_i32gather_ps(zero, p, o_se, m_se, 4);
+            __m256 v = _mm256_fmadd_ps(v_ne, w_ne, _mm256_mul_ps(v_nw, w_nw));
+            v = _mm256_fmadd_ps(v_se, w_se, _mm256_fmadd_ps(v_sw, w_sw, v));
+            /* max(0, v), then min(1, v): NaN stays NaN, as in clamp01 */
+            v = _mm256_min_ps(one, _mm256_max_ps(zero, _mm256_mul_ps(v, bright)));
+            _mm256_storeu_ps(dst + c * plane + y * width + x, v);
+        }
+    }
+    return x;
+}
+
+/* warp_pixels for row y, 16 pixels at a time, the last ones masked. */
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))) static int64_t warp_row_avx512(
+    const Shared *s, const Image *im, const float *src, float *dst, int64_t y)
+{
+    const int64_t channels = s->channels, height = s->height, width = s->width;
+    const int64_t plane = height * width;
+    const __m512 t00 = _mm512_set1_ps(im->theta[0]), t10 = _mm512_set1_ps(im->theta[2]);
+    const __m512 row_x = _mm512_set1_ps(im->theta[1] * s->ys[y]);
+    const __m512 row_y = _mm512_set1_ps(im->theta[3] * s->ys[y]);
+    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+    const __m512 minus_half = _mm512_set1_ps(-0.5f), low = _mm512_set1_ps(-2.0f);
+    const __m512 half_w = _mm512_set1_ps((float)width / 2.0f);
+    const __m512 half_h = _mm512_set1_ps((float)height / 2.0f);
+    const __m512 max_w = _mm512_set1_ps((float)width), max_h = _mm512_set1_ps((float)height);
+    const __m512 bright = _mm512_set1_ps(im->brightness);
+    const __m512i iw = _mm512_set1_epi32((int32_t)width), ih = _mm512_set1_epi32((int32_t)height);
+    const __m512i minus_one = _mm512_set1_epi32(-1), ione = _mm512_set1_epi32(1);
+    for (int64_t x = 0; x < width; x += 16) {
+        const __mmask16 lanes = width - x >= 16 ? (__mmask16)0xFFFF
+                                                : (__mmask16)((1u << (width - x)) - 1u);
+        const __m512 xs = _mm512_maskz_loadu_ps(lanes, s->xs + x);
+        const __m512 gx = _mm512_add_ps(_mm512_mul_ps(t00, xs), row_x);
+        const __m512 gy = _mm512_add_ps(_mm512_mul_ps(t10, xs), row_y);
+        const __m512 fx = _mm512_fmadd_ps(_mm512_add_ps(gx, one), half_w, minus_half);
+        const __m512 fy = _mm512_fmadd_ps(_mm512_add_ps(gy, one), half_h, minus_half);
+        const __m512 west = _mm512_roundscale_ps(fx, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        const __m512 north = _mm512_roundscale_ps(fy, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        const __m512 e_w = _mm512_sub_ps(fx, west), e_e = _mm512_sub_ps(one, e_w);
+        const __m512 n_w = _mm512_sub_ps(fy, north), s_w = _mm512_sub_ps(one, n_w);
+        const __m512 w_nw = _mm512_mul_ps(s_w, e_e), w_ne = _mm512_mul_ps(s_w, e_w);
+        const __m512 w_sw = _mm512_mul_ps(n_w, e_e), w_se = _mm512_mul_ps(n_w, e_w);
+        const __m512i ix = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(west, low), max_w));
+        const __m512i iy = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(north, low), max_h));
+        const __m512i ix1 = _mm512_add_epi32(ix, ione), iy1 = _mm512_add_epi32(iy, ione);
+        const __mmask16 in_w = _mm512_cmpgt_epi32_mask(ix, minus_one) & _mm512_cmpgt_epi32_mask(iw, ix);
+        const __mmask16 in_e = _mm512_cmpgt_epi32_mask(ix1, minus_one) & _mm512_cmpgt_epi32_mask(iw, ix1);
+        const __mmask16 in_n =
+            lanes & _mm512_cmpgt_epi32_mask(iy, minus_one) & _mm512_cmpgt_epi32_mask(ih, iy);
+        const __mmask16 in_s =
+            lanes & _mm512_cmpgt_epi32_mask(iy1, minus_one) & _mm512_cmpgt_epi32_mask(ih, iy1);
+        const __m512i o_nw = _mm512_add_epi32(_mm512_mullo_epi32(iy, iw), ix);
+        const __m512i o_ne = _mm512_add_epi32(o_nw, ione);
+        const __m512i o_sw = _mm512_add_epi32(o_nw, iw);
+        const __m512i o_se = _mm512_add_epi32(o_sw, ione);
+        for (int64_t c = 0; c < channels; c++) {
+            const float *p = src + c * plane;
+            const __m512 v_nw = _mm512_mask_i32gather_ps(zero, in_w & in_n, o_nw, p, 4);
+            const __m512 v_ne = _mm512_mask_i32gather_ps(zero, in_e & in_n, o_ne, p, 4);
+            const __m512 v_sw = _mm512_mask_i32gather_ps(zero, in_w & in_s, o_sw, p, 4);
+            const __m512 v_se = _mm512_mask_i32gather_ps(zero, in_e & in_s, o_se, p, 4);
+            __m512 v = _mm512_fmadd_ps(v_ne, w_ne, _mm512_mul_ps(v_nw, w_nw));
+            v = _mm512_fmadd_ps(v_se, w_se, _mm512_fmadd_ps(v_sw, w_sw, v));
+            v = _mm512_min_ps(one, _mm512_max_ps(zero, _mm512_mul_ps(v, bright)));
+            _mm512_mask_storeu_ps(dst + c * plane + y * width + x, lanes, v);
+        }
+    }
+    return width;
+}
+#endif
+
+/* Pass 1 for a warped image, row by row; returns the gray sum (0 unless
+ * `with_gray`). */
+static ALWAYS_INLINE int64_t warp_pass(const Shared *s, const Image *im, const float *src,
+                                       float *dst, int with_gray, int path)
+{
+    const int64_t width = s->width, plane = s->height * width;
+    int64_t total = 0;
+    for (int64_t y = 0; y < s->height; y++) {
+        int64_t done = 0;
+#ifdef DPA_IMAGES_X86
+        if (path == PATH_AVX512)
+            done = warp_row_avx512(s, im, src, dst, y);
+        else if (path == PATH_AVX2)
+            done = warp_row_avx2(s, im, src, dst, y);
+#else
+        (void)path;
+#endif
+        warp_pixels(s, im, src, dst, y, done, width);
+        if (with_gray) {
+            for (int64_t x = 0; x < width; x += CHUNK) {
+                const int n = (int)(width - x < CHUNK ? width - x : CHUNK);
+                total += gray_sum(s, dst + y * width + x, plane, n);
+            }
+        }
+    }
+    return total;
+}
+
+/* Pass 1 for an image that is not warped: out = clamp(src * brightness). */
+static ALWAYS_INLINE int64_t copy_pass(const Shared *s, const Image *im, const float *src,
+                                       const uint8_t *bytes, float *dst, int with_gray)
+{
+    const int64_t plane = s->height * s->width;
+    const int64_t count = s->channels * plane;
+    const float bright = im->brightness;
+    if (src) {
+        for (int64_t i = 0; i < count; i++)
+            dst[i] = clamp01(src[i] * bright);
+    } else {
+        for (int64_t i = 0; i < count; i++)
+            dst[i] = clamp01(BYTE_VALUES[bytes[i]] * bright);
+    }
+    int64_t total = 0;
+    if (with_gray) {
+        for (int64_t i = 0; i < plane; i += CHUNK) {
+            const int n = (int)(plane - i < CHUNK ? plane - i : CHUNK);
+            total += gray_sum(s, dst + i, plane, n);
+        }
+    }
+    return total;
+}
+
+/* The noise of pairs [j0, j0 + pairs) of an image: z[2 j], z[2 j + 1], one pair
+ * at a time (the definition, dpa/integrations/noise.py). */
+static ALWAYS_INLINE void noise_pairs(const Shared *s, const Image *im, uint32_t j0, int begin,
+                                      int pairs, float *z)
+{
+    for (int j = begin; j < pairs; j++) {
+        const uint32_t word = mix32(mix32((j0 + (uint32_t)j) ^ im->k0) ^ im->k1);
+        const double r = s->radius[word >> 16];
+        const uint32_t b = 2 * (word & 0xFFFFu);
+        z[2 * j] = (float)(r * s->cossin[b]);
+        z[2 * j + 1] = (float)(r * s->cossin[b + 1]);
+    }
+}
+
+#ifdef DPA_IMAGES_X86
+#define MIX32_VECTOR(v, shift_right, multiply, xor)                                                \
+    do {                                                                                           \
+        v = xor(v, shift_right(v, 16));                                                            \
+        v = multiply(v, m1);                                                                       \
+        v = xor(v, shift_right(v, 15));                                                            \
+        v = multiply(v, m2);                                                                       \
+        v = xor(v, shift_right(v, 16));                                                            \
+    } while (0)
+
+/* noise_pairs, 8 pairs at a time; returns how many pairs it did. */
+__attribute__((target("avx2,fma"))) static int noise_pairs_avx2(const Shared *s, const Image *im,
+                                                                uint32_t j0, int pairs, float *z)
+{
+    const __m256i k0 = _mm256_set1_epi32((int32_t)im->k0), k1 = _mm256_set1_epi32((int32_t)im->k1);
+    const __m256i m1 = _mm256_set1_epi32(0x7FEB352D), m2 = _mm256_set1_epi32((int32_t)0x846CA68Bu);
+    const __m256i low16 = _mm256_set1_epi32(0xFFFF), iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int j = 0;
+    for (; j + 8 <= pairs; j += 8) {
+        __m256i v = _mm256_xor_si256(_mm256_add_epi32(_mm256_set1_epi32((int32_t)(j0 + (uint32_t)j)), iota), k0);
+        MIX32_VECTOR(v, _mm256_srli_epi32, _mm256_mullo_epi32, _mm256_xor_si256);
+        v = _mm256_xor_si256(v, k1);
+        MIX32_VECTOR(v, _mm256_srli_epi32, _mm256_mullo_epi32, _mm256_xor_si256);
+        const __m256i a = _mm256_srli_epi32(v, 16);
+        const __m256i b = _mm256_slli_epi32(_mm256_and_si256(v, low16), 1);
+        for (int half = 0; half < 2; half++) {
+            const __m128i ah = half ? _mm256_extracti128_si256(a, 1) : _mm256_castsi256_si128(a);
+            const __m128i bh = half ? _mm256_extracti128_si256(b, 1) : _mm256_castsi256_si128(b);
+            const __m256d r = _mm256_i32gather_pd(s->radius, ah, 8);
+            const __m128 zc = _mm256_cvtpd_ps(_mm256_mul_pd(r, _mm256_i32gather_pd(s->cossin, bh, 8)));
+            const __m128 zs = _mm256_cvtpd_ps(_mm256_mul_pd(r, _mm256_i32gather_pd(s->cossin + 1, bh, 8)));
+            _mm_storeu_ps(z + 2 * j + 8 * half, _mm_unpacklo_ps(zc, zs));
+            _mm_storeu_ps(z + 2 * j + 8 * half + 4, _mm_unpackhi_ps(zc, zs));
+        }
+    }
+    return j;
+}
+
+/* noise_pairs, 16 pairs at a time; returns how many pairs it did. */
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))) static int noise_pairs_avx512(
+    const Shared *s, const Image *im, uint32_t j0, int pairs, float *z)
+{
+    const __m512i k0 = _mm512_set1_epi32((int32_t)im->k0), k1 = _mm512_set1_epi32((int32_t)im->k1);
+    const __m512i m1 = _mm512_set1_epi32(0x7FEB352D), m2 = _mm512_set1_epi32((int32_t)0x846CA68Bu);
+    const __m512i low16 = _mm512_set1_epi32(0xFFFF);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int j = 0;
+    for (; j + 16 <= pairs; j += 16) {
+        __m512i v = _mm512_xor_si512(_mm512_add_epi32(_mm512_set1_epi32((int32_t)(j0 + (uint32_t)j)), iota), k0);
+        MIX32_VECTOR(v, _mm512_srli_epi32, _mm512_mullo_epi32, _mm512_xor_si512);
+        v = _mm512_xor_si512(v, k1);
+        MIX32_VECTOR(v, _mm512_srli_epi32, _mm512_mullo_epi32, _mm512_xor_si512);
+        const __m512i a = _mm512_srli_epi32(v, 16);
+        const __m512i b = _mm512_slli_epi32(_mm512_and_si512(v, low16), 1);
+        for (int half = 0; half < 2; half++) {
+            const __m256i ah = half ? _mm512_extracti64x4_epi64(a, 1) : _mm512_castsi512_si256(a);
+            const __m256i bh = half ? _mm512_extracti64x4_epi64(b, 1) : _mm512_castsi512_si256(b);
+            const __m512d r = _mm512_i32gather_pd(ah, s->radius, 8);
+            const __m256 zc = _mm512_cvtpd_ps(_mm512_mul_pd(r, _mm512_i32gather_pd(bh, s->cossin, 8)));
+            const __m256 zs = _mm512_cvtpd_ps(_mm512_mul_pd(r, _mm512_i32gather_pd(bh, s->cossin + 1, 8)));
+            const __m256 lo = _mm256_unpacklo_ps(zc, zs), hi = _mm256_unpackhi_ps(zc, zs);
+            _mm256_storeu_ps(z + 2 * j + 16 * half, _mm256_permute2f128_ps(lo, hi, 0x20));
+            _mm256_storeu_ps(z + 2 * j + 16 * half + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+        }
+    }
+    return j;
+}
+#endif
+
+/* Pass 2: the contrast blend (x = clamp(contrast * x + rest_mean)) where
+ * `with_contrast`, then the noise (x = clamp(x + noise * z)) where `with_noise`. */
+static ALWAYS_INLINE void finish_pass(const Shared *s, const Image *im, float *dst,
+                                      float rest_mean, int with_contrast, int with_noise, int path)
+{
+    const int64_t count = s->channels * s->height * s->width;
+    const float contrast = im->contrast, sigma = im->noise;
+    float z[2 * PAIRS];
+    for (int64_t e0 = 0; e0 < count; e0 += 2 * PAIRS) {
+        const int n = (int)(count - e0 < 2 * PAIRS ? count - e0 : 2 * PAIRS);
+        float *d = dst + e0;
+        if (with_contrast) {
+            for (int i = 0; i < n; i++)
+                d[i] = clamp01(contrast * d[i] + rest_mean);
+        }
+        if (with_noise) {
+            const uint32_t j0 = (uint32_t)(e0 / 2);
+            const int pairs = (n + 1) / 2;
+            int done = 0;
+#ifdef DPA_IMAGES_X86
+            if (path == PATH_AVX512)
+                done = noise_pairs_avx512(s, im, j0, pairs, z);
+            else if (path == PATH_AVX2)
+                done = noise_pairs_avx2(s, im, j0, pairs, z);
+#else
+            (void)path;
+#endif
+            noise_pairs(s, im, j0, done, pairs, z);
+            for (int i = 0; i < n; i++)
+                d[i] = clamp01(d[i] + sigma * z[i]);
+        }
+    }
+}
+
+/* One image: `src` (float32) or `bytes` (uint8) into `dst`; `scratch` holds
+ * C x H x W floats for a warped uint8 image (else unused). */
+static ALWAYS_INLINE void apply_body(const Shared *s, const Image *im, const float *src,
+                                     const uint8_t *bytes, float *dst, float *scratch, int path)
+{
+    const int with_contrast = !(im->contrast == 1.0f && im->rest == 0.0f);
+    const int with_noise = im->noise != 0.0f;
+    int64_t total;
+    if (im->warp) {
+        const int64_t count = s->channels * s->height * s->width;
+        if (src) {
+            load_into_cache(src, count);
+        } else {
+            for (int64_t i = 0; i < count; i++)
+                scratch[i] = BYTE_VALUES[bytes[i]];
+            src = scratch;
+        }
+        total = warp_pass(s, im, src, dst, with_contrast, path);
+    } else {
+        total = copy_pass(s, im, src, bytes, dst, with_contrast);
+    }
+    float rest_mean = 0.0f;
+    if (with_contrast) {
+        const double pixels = (double)(s->height * s->width);
+        const float mean = (float)((double)total / (pixels * 4294967296.0));
+        rest_mean = im->rest * mean;
+    }
+    if (with_contrast || with_noise)
+        finish_pass(s, im, dst, rest_mean, with_contrast, with_noise, path);
+}
+
+typedef void (*apply_fn)(const Shared *, const Image *, const float *, const uint8_t *, float *,
+                         float *);
+
+static void apply_portable(const Shared *s, const Image *im, const float *src, const uint8_t *bytes,
+                           float *dst, float *scratch)
+{
+    apply_body(s, im, src, bytes, dst, scratch, PATH_PORTABLE);
+}
+
+#ifdef DPA_IMAGES_X86
+__attribute__((target("avx2,fma"))) static void apply_avx2(const Shared *s, const Image *im,
+                                                           const float *src, const uint8_t *bytes,
+                                                           float *dst, float *scratch)
+{
+    apply_body(s, im, src, bytes, dst, scratch, PATH_AVX2);
+}
+
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))) static void apply_avx512(
+    const Shared *s, const Image *im, const float *src, const uint8_t *bytes, float *dst,
+    float *scratch)
+{
+    apply_body(s, im, src, bytes, dst, scratch, PATH_AVX512);
+}
+#endif
+
+static apply_fn apply_impl = apply_portable;
+static const char *apply_impl_name = "portable";
+
+/* ------------------------------------------------------------------ Python */
+
+static int check_size(Py_buffer *buf, Py_ssize_t expected, const char *name)
+{
+    if (buf->len != expected) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd bytes, got %zd", name, expected, buf->len);
+        return -1;
+    }
+    return 0;
+}
+
+/* apply_images(src, dst, byte_input, shape, xs, ys, gray, numbers, keys, warp,
+ *              radius, cossin, start, end)
+ * src: B x C x H x W float32 (byte_input false) or uint8 values; dst: float32 of
+ * the same shape. numbers: B x 8 float32 (t00, t01, t10, t11, brightness,
+ * contrast, 1 - contrast, noise); keys: B x 2 uint32; warp: B uint8. Images
+ * [start, end) are written, without the GIL. */
+static PyObject *images_apply(PyObject *module, PyObject *args)
+{
+    (void)module;
+    Py_buffer src = {0}, dst = {0}, xs = {0}, ys = {0}, gray = {0}, numbers = {0}, keys = {0},
+              warp = {0}, radius = {0}, cossin = {0};
+    int byte_input;
+    Py_ssize_t batch, channels, height, width, start, end;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "y*w*p(nnnn)y*y*y*y*y*y*y*y*nn", &src, &dst, &byte_input, &batch,
+                          &channels, &height, &width, &xs, &ys, &gray, &numbers, &keys, &warp,
+                          &radius, &cossin, &start, &end))
+        return NULL;
+    float *scratch = NULL;
+    if (batch < 0 || channels < 1 || height < 1 || width < 1 || height > INT32_MAX ||
+        width > INT32_MAX || channels * height > INT64_MAX / width ||
+        channels * height * width > ((int64_t)1 << 31)) {
+        PyErr_SetString(PyExc_ValueError, "shape: expected B >= 0, C, H, W >= 1, C*H*W <= 2**31");
+        goto done;
+    }
+    if (start < 0 || end < start || end > batch) {
+        PyErr_SetString(PyExc_ValueError, "start/end out of range");
+        goto done;
+    }
+    const Py_ssize_t count = channels * height * width;
+    if (check_size(&src, batch * count * (byte_input ? 1 : 4), "src") < 0 ||
+        check_size(&dst, batch * count * 4, "dst") < 0 || check_size(&xs, width * 4, "xs") < 0 ||
+        check_size(&ys, height * 4, "ys") < 0 || check_size(&gray, 3 * 4, "gray") < 0 ||
+        check_size(&numbers, batch * 8 * 4, "numbers") < 0 ||
+        check_size(&keys, batch * 2 * 4, "keys") < 0 || check_size(&warp, batch, "warp") < 0 ||
+        check_size(&radius, TABLE_SIZE * 8, "radius") < 0 ||
+        check_size(&cossin, 2 * TABLE_SIZE * 8, "cossin") < 0)
+        goto done;
+    if (src.buf == dst.buf && count > 0 && batch > 0) {
+        PyErr_SetString(PyExc_ValueError, "dst must not be src");
+        goto done;
+    }
+    const uint8_t *warp_flags = warp.buf;
+    int need_scratch = 0;
+    for (Py_ssize_t b = start; b < end; b++)
+        need_scratch |= byte_input && warp_flags[b];
+    if (need_scratch) {
+        scratch = malloc(sizeof(float) * (size_t)count);
+        if (!scratch) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    Shared shared = {channels, height, width, xs.buf, ys.buf, {0}, radius.buf, cossin.buf};
+    memcpy(shared.gray, gray.buf, sizeof shared.gray);
+    const float *values = numbers.buf;
+    const uint32_t *key_words = keys.buf;
+    apply_fn fn = apply_impl;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t b = start; b < end; b++) {
+        Image im;
+        memcpy(im.theta, values + 8 * b, sizeof im.theta);
+        im.brightness = values[8 * b + 4];
+        im.contrast = values[8 * b + 5];
+        im.rest = values[8 * b + 6];
+        im.noise = values[8 * b + 7];
+        im.k0 = key_words[2 * b];
+        im.k1 = key_words[2 * b + 1];
+        im.warp = warp_flags[b] != 0;
+        const float *fsrc = byte_input ? NULL : (const float *)src.buf + b * count;
+        const uint8_t *bsrc = byte_input ? (const uint8_t *)src.buf + b * count : NULL;
+        fn(&shared, &im, fsrc, bsrc, (float *)dst.buf + b * count, scratch);
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    free(scratch);
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&xs);
+    PyBuffer_Release(&ys);
+    PyBuffer_Release(&gray);
+    PyBuffer_Release(&numbers);
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&warp);
+    PyBuffer_Release(&radius);
+    PyBuffer_Release(&cossin);
+    return result;
+}
+
+/* images_select(name): "portable", "avx2", "avx512" or "best" (the fastest the
+ * CPU has); returns the name in use. Meant for tests and benchmarks; not to be
+ * called while another thread applies. */
+static PyObject *images_select(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    const char *name = PyUnicode_AsUTF8(arg);
+    if (!name)
+        return NULL;
+    int best = strcmp(name, "best") == 0;
+    if (!best && strcmp(name, "portable") && strcmp(name, "avx2") && strcmp(name, "avx512")) {
+        PyErr_SetString(PyExc_ValueError, "expected 'portable', 'avx2', 'avx512' or 'best'");
+        return NULL;
+    }
+    apply_fn fn = apply_portable;
+    const char *chosen = "portable";
+#ifdef DPA_IMAGES_X86
+    __builtin_cpu_init();
+    int has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    int has_avx512 = has_avx2 && __builtin_cpu_supports("avx512f") &&
+                     __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+                     __builtin_cpu_supports("avx512vl");
+    if ((best || !strcmp(name, "avx512")) && has_avx512) {
+        fn = apply_avx512;
+        chosen = "avx512";
+    } else if ((best || !strcmp(name, "avx2") || !strcmp(name, "avx512")) && has_avx2) {
+        fn = apply_avx2;
+        chosen = "avx2";
+    }
+#endif
+    if (!best && strcmp(name, chosen)) {
+        PyErr_Format(PyExc_ValueError, "this CPU cannot run the %s code path", name);
+        return NULL;
+    }
+    apply_impl = fn;
+    apply_impl_name = chosen;
+    return PyUnicode_FromString(chosen);
+}
+
+static PyObject *images_path(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyUnicode_FromString(apply_impl_name);
+}
+
+static PyMethodDef images_methods[] = {
+    {"apply_images", images_apply, METH_VARARGS,
+     "apply_images(src, dst, byte_input, shape, xs, ys, gray, numbers, keys, warp, radius, "
+     "cossin, start, end): images [start, end) augmented into dst."},
+    {"images_select", images_select, METH_O,
+     "images_select(name): the code path of apply_images ('portable', 'avx2', 'avx512' or "
+     "'best'); returns the one in use."},
+    {"images_path", images_path, METH_NOARGS, "The code path apply_images uses."},
+    {NULL, NULL, 0, NULL},
+};
+
+/* Adds the image functions to the kernel module (called by its init). */
+int dpa_images_init(PyObject *module)
+{
+    for (int u = 0; u < 256; u++)
+        BYTE_VALUES[u] = (float)u / 255.0f;
+    PyObject *best = PyUnicode_FromString("best");
+    PyObject *chosen = best ? images_select(module, best) : NULL;
+    Py_XDECREF(best);
+    if (!chosen)
+        return -1;
+    Py_DECREF(chosen);
+    return PyModule_AddFunctions(module, images_methods);
+}
