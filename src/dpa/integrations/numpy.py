@@ -37,7 +37,7 @@ from ._params import (
 )
 from .noise import MAX_ELEMENTS, gaussian_noise_from_keys
 
-__all__ = ["apply_params", "base_grid", "fma", "grayscale_mean"]
+__all__ = ["apply_params", "base_grid", "fma", "grayscale_mean", "reference"]
 
 FloatImage = npt.NDArray[np.floating[Any]]
 
@@ -83,7 +83,7 @@ def reference(x: npt.NDArray[Any], p: Params) -> FloatImage:
     if x.dtype == np.uint8:
         x = x.astype(np.float32) / np.float32(255)
     x = x.astype(work)
-    batch, channels, height, width = x.shape
+    channels, height, width = x.shape[1:]
 
     warp = ~((p.rotation == 0) & (p.scale == 1))
     if warp.any():
@@ -192,7 +192,7 @@ def grayscale_mean(x: Any) -> npt.NDArray[np.float64]:
             gray = gray + x[:, channel]
         gray = gray / np.asarray(channels, dtype=x.dtype)
     fixed = np.floor(gray * np.asarray(2.0**32, dtype=x.dtype)).astype(np.int64)
-    total = fixed.reshape(len(x), -1).sum(axis=1)
+    total = fixed.sum(axis=(1, 2))
     mean: npt.NDArray[np.float64] = total.astype(np.float64) / (
         gray.shape[1] * gray.shape[2] * 2.0**32
     )

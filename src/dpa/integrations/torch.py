@@ -125,10 +125,7 @@ def apply_params(images: torch.Tensor, params: Any) -> torch.Tensor:
     if channels * height * width > MAX_ELEMENTS:
         raise ValueError(f"images of more than 2**31 elements are not supported: {x.shape}")
     p = normalize(params, batch)
-    if _native_input(x):
-        out = _apply_native(x, p)
-    else:
-        out = _apply_reference(x, p)
+    out = _apply_native(x, p) if _native_input(x) else _apply_reference(x, p)
     out = out.to(torch.float32 if images.dtype == torch.uint8 else images.dtype)
     return out[0] if single else out
 
