@@ -42,9 +42,11 @@ __all__ = ["apply_into", "available", "image_numbers"]
 
 
 def available() -> bool:
-    """Whether ``apply_params`` uses the native kernel: it is built and the backend
-    in use (:func:`dpa.backend`) is the native one."""
-    return _kernel.KERNEL is not None and _backends.backend() == "native"
+    """Whether ``apply_params`` uses the native kernel: it is built (with its image
+    functions: a kernel built before them has none) and the backend in use
+    (:func:`dpa.backend`) is the native one."""
+    kernel = _kernel.KERNEL
+    return hasattr(kernel, "apply_images") and _backends.backend() == "native"
 
 
 def image_numbers(
