@@ -213,9 +213,33 @@ def test_bad_kernel_arguments_are_refused() -> None:
             call(**change)
     with pytest.raises(TypeError):
         call(dst=bytes(out.nbytes))  # read-only
+    with pytest.raises(ValueError, match="cursor"):
+        call(cursor=np.zeros(2, np.int64))
+    with pytest.raises(BufferError):
+        call(cursor=bytes(8))
     with pytest.raises(ValueError, match="expected 'portable'"):
         KERNEL.images_select("sse9")
     assert KERNEL.images_path() in PATHS
+
+
+@needs_kernel
+def test_a_cursor_hands_out_each_image_once() -> None:
+    assert KERNEL is not None
+    images = random_images((5, 3, 6, 7), np.float32, 2)
+    params = normalize(random_params(5, 3), 5)
+    expected = kernel_result(images, params)
+    numbers, keys, warp = _native.image_numbers(params, 6, 7)
+    radius, cossin = _native._tables()
+    xs, ys = _native._centres(7), _native._centres(6)
+    gray = _native._GRAY
+    out = np.full_like(images, np.nan)
+    cursor = np.array([1], np.int64)
+    for _ in range(3):  # three callers share the cursor: images 1 .. 3, each once
+        KERNEL.apply_images(images, out, False, images.shape, xs, ys, gray, numbers, keys,
+                            warp, radius, cossin, 1, 4, cursor)  # fmt: skip
+    assert int(cursor[0]) >= 4
+    assert np.array_equal(out[1:4], expected[1:4])
+    assert np.isnan(out[0]).all() and np.isnan(out[4]).all()
 
 
 # --------------------------------------------------------------------------- the API

@@ -543,25 +543,47 @@ static int check_size(Py_buffer *buf, Py_ssize_t expected, const char *name)
     return 0;
 }
 
+/* Guards the cursors of apply_images (one counter update per image). */
+static PyThread_type_lock cursor_lock;
+
+/* The next image of a call shared by threads: the cursor's value, incremented. */
+static Py_ssize_t claim_image(int64_t *cursor)
+{
+    PyThread_acquire_lock(cursor_lock, WAIT_LOCK);
+    const int64_t image = (*cursor)++;
+    PyThread_release_lock(cursor_lock);
+    return (Py_ssize_t)image;
+}
+
 /* apply_images(src, dst, byte_input, shape, xs, ys, gray, numbers, keys, warp,
- *              radius, cossin, start, end)
+ *              radius, cossin, start, end, cursor=None)
  * src: B x C x H x W float32 (byte_input false) or uint8 values; dst: float32 of
  * the same shape. numbers: B x 8 float32 (t00, t01, t10, t11, brightness,
  * contrast, 1 - contrast, noise); keys: B x 2 uint32; warp: B uint8. Images
- * [start, end) are written, without the GIL. */
+ * [start, end) are written, without the GIL: in order, or, with `cursor` (a
+ * writable int64 the caller sets to `start`, shared by the threads of a batch),
+ * each image claimed from it, so that a thread slowed by other work does fewer. */
 static PyObject *images_apply(PyObject *module, PyObject *args)
 {
     (void)module;
     Py_buffer src = {0}, dst = {0}, xs = {0}, ys = {0}, gray = {0}, numbers = {0}, keys = {0},
-              warp = {0}, radius = {0}, cossin = {0};
+              warp = {0}, radius = {0}, cossin = {0}, cursor = {0};
     int byte_input;
     Py_ssize_t batch, channels, height, width, start, end;
-    PyObject *result = NULL;
-    if (!PyArg_ParseTuple(args, "y*w*p(nnnn)y*y*y*y*y*y*y*y*nn", &src, &dst, &byte_input, &batch,
-                          &channels, &height, &width, &xs, &ys, &gray, &numbers, &keys, &warp,
-                          &radius, &cossin, &start, &end))
+    PyObject *cursor_object = Py_None, *result = NULL;
+    if (!PyArg_ParseTuple(args, "y*w*p(nnnn)y*y*y*y*y*y*y*y*nn|O", &src, &dst, &byte_input,
+                          &batch, &channels, &height, &width, &xs, &ys, &gray, &numbers, &keys,
+                          &warp, &radius, &cossin, &start, &end, &cursor_object))
         return NULL;
     float *scratch = NULL;
+    if (cursor_object != Py_None) {
+        if (PyObject_GetBuffer(cursor_object, &cursor, PyBUF_WRITABLE) < 0)
+            goto done;
+        if (cursor.len != sizeof(int64_t) || (uintptr_t)cursor.buf % sizeof(int64_t)) {
+            PyErr_SetString(PyExc_ValueError, "cursor: expected one aligned int64");
+            goto done;
+        }
+    }
     if (batch < 0 || channels < 1 || height < 1 || width < 1 || height > INT32_MAX ||
         width > INT32_MAX || channels * height > INT64_MAX / width ||
         channels * height * width > ((int64_t)1 << 31)) {
@@ -601,8 +623,12 @@ static PyObject *images_apply(PyObject *module, PyObject *args)
     const float *values = numbers.buf;
     const uint32_t *key_words = keys.buf;
     apply_fn fn = apply_impl;
+    int64_t *shared_cursor = cursor.buf;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t b = start; b < end; b++) {
+    for (Py_ssize_t next = start;;) {
+        const Py_ssize_t b = shared_cursor ? claim_image(shared_cursor) : next++;
+        if (b < start || b >= end)
+            break;
         Image im;
         memcpy(im.theta, values + 8 * b, sizeof im.theta);
         im.brightness = values[8 * b + 4];
@@ -630,6 +656,7 @@ done:
     PyBuffer_Release(&warp);
     PyBuffer_Release(&radius);
     PyBuffer_Release(&cossin);
+    PyBuffer_Release(&cursor);
     return result;
 }
 
@@ -682,7 +709,7 @@ static PyObject *images_path(PyObject *module, PyObject *unused)
 static PyMethodDef images_methods[] = {
     {"apply_images", images_apply, METH_VARARGS,
      "apply_images(src, dst, byte_input, shape, xs, ys, gray, numbers, keys, warp, radius, "
-     "cossin, start, end): images [start, end) augmented into dst."},
+     "cossin, start, end, cursor=None): images [start, end) augmented into dst."},
     {"images_select", images_select, METH_O,
      "images_select(name): the code path of apply_images ('portable', 'avx2', 'avx512' or "
      "'best'); returns the one in use."},
@@ -693,6 +720,11 @@ static PyMethodDef images_methods[] = {
 /* Adds the image functions to the kernel module (called by its init). */
 int dpa_images_init(PyObject *module)
 {
+    cursor_lock = PyThread_allocate_lock();
+    if (!cursor_lock) {
+        PyErr_NoMemory();
+        return -1;
+    }
     for (int u = 0; u < 256; u++)
         BYTE_VALUES[u] = (float)u / 255.0f;
     PyObject *best = PyUnicode_FromString("best");

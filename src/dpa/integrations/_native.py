@@ -75,7 +75,7 @@ def apply_into(
 ) -> None:
     """Write ``src`` (C-contiguous ``[B, C, H, W]``, float32, or uint8 read as
     ``x / 255``) augmented by ``p`` into ``dst`` (C-contiguous float32, the same shape),
-    on up to ``threads`` threads."""
+    on up to ``threads`` threads, which take the images one at a time."""
     batch, channels, height, width = src.shape
     numbers, keys, warp = image_numbers(p, height, width)
     radius, cossin = _tables()
@@ -83,37 +83,33 @@ def apply_into(
     kernel = _kernel.KERNEL
     assert kernel is not None
     byte_input = src.dtype == np.uint8
+    threads = max(1, min(threads, batch))
+    cursor = np.zeros(1, dtype=np.int64) if threads > 1 else None
 
-    def fill(start: int, end: int) -> None:
+    def fill() -> None:
         kernel.apply_images(
             src, dst, byte_input, (batch, channels, height, width), xs, ys, _GRAY,
-            numbers, keys, warp, radius, cossin, start, end,
+            numbers, keys, warp, radius, cossin, 0, batch, cursor,
         )  # fmt: skip
 
-    split(fill, batch, threads)
+    on_threads(fill, threads)
 
 
-def split(fill: Callable[[int, int], None], count: int, threads: int) -> None:
-    """``fill(start, end)`` over ``[0, count)`` in contiguous slices, on up to
-    ``threads`` threads (this one included); the first error is raised."""
-    threads = max(1, min(threads, count))
-    if threads == 1:
-        fill(0, count)
-        return
-    step = -(-count // threads)
-    bounds = [(start, min(start + step, count)) for start in range(0, count, step)]
+def on_threads(call: Callable[[], None], threads: int) -> None:
+    """``call()`` on ``threads`` threads at once (this one included); the first error
+    is raised."""
     errors: list[BaseException] = []
 
-    def run(start: int, end: int) -> None:
+    def run() -> None:
         try:
-            fill(start, end)
+            call()
         except BaseException as exc:  # re-raised below, in the caller's thread
             errors.append(exc)
 
-    helpers = [threading.Thread(target=run, args=b, daemon=True) for b in bounds[1:]]
+    helpers = [threading.Thread(target=run, daemon=True) for _ in range(threads - 1)]
     for helper in helpers:
         helper.start()
-    run(*bounds[0])
+    run()
     for helper in helpers:
         helper.join()
     if errors:
