@@ -182,6 +182,15 @@ static ALWAYS_INLINE void warp_pixels(const Shared *s, const Image *im, const fl
 }
 
 #ifdef DPA_IMAGES_X86
+/* The even (odd: 1) floats of a and b, in order: [a0 a2 a4 a6 b0 b2 b4 b6]. */
+__attribute__((target("avx2,fma"))) static inline __m256 deinterleave_avx2(__m256 a, __m256 b,
+                                                                           int odd)
+{
+    const __m256 picked = odd ? _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))
+                              : _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(picked), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
 /* warp_pixels for row y, 8 pixels at a time; returns where it stopped (the
  * last width % 8 pixels are left to warp_pixels). */
 __attribute__((target("avx2,fma"))) static int64_t warp_row_avx2(const Shared *s, const Image *im,
@@ -228,12 +237,41 @@ __attribute__((target("avx2,fma"))) static int64_t warp_row_avx2(const Shared *s
         const __m256i o_ne = _mm256_add_epi32(o_nw, ione);
         const __m256i o_sw = _mm256_add_epi32(o_nw, iw);
         const __m256i o_se = _mm256_add_epi32(o_sw, ione);
+        /* as in warp_row_avx512: one 64-bit load for both neighbours of a row
+         * where both are inside, the others alone */
+        const __m256i both = _mm256_and_si256(in_w, in_e);
+        const __m256i pair_n = _mm256_and_si256(in_n, both), pair_s = _mm256_and_si256(in_s, both);
+        const __m256 alone_nw = _mm256_andnot_ps(_mm256_castsi256_ps(in_e), m_nw);
+        const __m256 alone_ne = _mm256_andnot_ps(_mm256_castsi256_ps(in_w), m_ne);
+        const __m256 alone_sw = _mm256_andnot_ps(_mm256_castsi256_ps(in_e), m_sw);
+        const __m256 alone_se = _mm256_andnot_ps(_mm256_castsi256_ps(in_w), m_se);
+        const int alone = _mm256_movemask_ps(_mm256_or_ps(_mm256_or_ps(alone_nw, alone_ne),
+                                                          _mm256_or_ps(alone_sw, alone_se))) != 0;
+        const __m256i mask_n_lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(pair_n));
+        const __m256i mask_n_hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(pair_n, 1));
+        const __m256i mask_s_lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(pair_s));
+        const __m256i mask_s_hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(pair_s, 1));
+        const __m128i n_lo = _mm256_castsi256_si128(o_nw), n_hi = _mm256_extracti128_si256(o_nw, 1);
+        const __m128i s_lo = _mm256_castsi256_si128(o_sw), s_hi = _mm256_extracti128_si256(o_sw, 1);
         for (int64_t c = 0; c < channels; c++) {
             const float *p = src + c * plane;
-            const __m256 v_nw = _mm256_mask_i32gather_ps(zero, p, o_nw, m_nw, 4);
-            const __m256 v_ne = _mm256_mask_i32gather_ps(zero, p, o_ne, m_ne, 4);
-            const __m256 v_sw = _mm256_mask_i32gather_ps(zero, p, o_sw, m_sw, 4);
-            const __m256 v_se = _mm256_mask_i32gather_ps(zero, p, o_se, m_se, 4);
+            const long long *q = (const long long *)p;
+            const __m256i none = _mm256_setzero_si256();
+            const __m256 north_lo = _mm256_castsi256_ps(_mm256_mask_i32gather_epi64(none, q, n_lo, mask_n_lo, 4));
+            const __m256 north_hi = _mm256_castsi256_ps(_mm256_mask_i32gather_epi64(none, q, n_hi, mask_n_hi, 4));
+            const __m256 south_lo = _mm256_castsi256_ps(_mm256_mask_i32gather_epi64(none, q, s_lo, mask_s_lo, 4));
+            const __m256 south_hi = _mm256_castsi256_ps(_mm256_mask_i32gather_epi64(none, q, s_hi, mask_s_hi, 4));
+            /* [w0 e0 w1 e1 | w2 e2 w3 e3] and [w4 e4 .. | ..] -> [w0 .. w7], [e0 .. e7] */
+            __m256 v_nw = deinterleave_avx2(north_lo, north_hi, 0);
+            __m256 v_ne = deinterleave_avx2(north_lo, north_hi, 1);
+            __m256 v_sw = deinterleave_avx2(south_lo, south_hi, 0);
+            __m256 v_se = deinterleave_avx2(south_lo, south_hi, 1);
+            if (alone) {
+                v_nw = _mm256_mask_i32gather_ps(v_nw, p, o_nw, alone_nw, 4);
+                v_ne = _mm256_mask_i32gather_ps(v_ne, p, o_ne, alone_ne, 4);
+                v_sw = _mm256_mask_i32gather_ps(v_sw, p, o_sw, alone_sw, 4);
+                v_se = _mm256_mask_i32gather_ps(v_se, p, o_se, alone_se, 4);
+            }
             __m256 v = _mm256_fmadd_ps(v_ne, w_ne, _mm256_mul_ps(v_nw, w_nw));
             v = _mm256_fmadd_ps(v_se, w_se, _mm256_fmadd_ps(v_sw, w_sw, v));
             /* max(0, v), then min(1, v): NaN stays NaN, as in clamp01 */
@@ -261,6 +299,8 @@ __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))) static in
     const __m512 bright = _mm512_set1_ps(im->brightness);
     const __m512i iw = _mm512_set1_epi32((int32_t)width), ih = _mm512_set1_epi32((int32_t)height);
     const __m512i minus_one = _mm512_set1_epi32(-1), ione = _mm512_set1_epi32(1);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (int64_t x = 0; x < width; x += 16) {
         const __mmask16 lanes = width - x >= 16 ? (__mmask16)0xFFFF
                                                 : (__mmask16)((1u << (width - x)) - 1u);
@@ -288,12 +328,35 @@ __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))) static in
         const __m512i o_ne = _mm512_add_epi32(o_nw, ione);
         const __m512i o_sw = _mm512_add_epi32(o_nw, iw);
         const __m512i o_se = _mm512_add_epi32(o_sw, ione);
+        /* Where both west and east are inside, one 64-bit load reads the two
+         * neighbours of a row; the few pixels with one of them outside (at the
+         * image's edges) read the other alone. */
+        const __mmask16 pair_n = in_n & in_w & in_e, pair_s = in_s & in_w & in_e;
+        const __mmask16 alone_nw = in_n & in_w & ~in_e, alone_ne = in_n & in_e & ~in_w;
+        const __mmask16 alone_sw = in_s & in_w & ~in_e, alone_se = in_s & in_e & ~in_w;
+        const int alone = (alone_nw | alone_ne | alone_sw | alone_se) != 0;
+        const __m256i n_lo = _mm512_castsi512_si256(o_nw), n_hi = _mm512_extracti64x4_epi64(o_nw, 1);
+        const __m256i s_lo = _mm512_castsi512_si256(o_sw), s_hi = _mm512_extracti64x4_epi64(o_sw, 1);
         for (int64_t c = 0; c < channels; c++) {
             const float *p = src + c * plane;
-            const __m512 v_nw = _mm512_mask_i32gather_ps(zero, in_w & in_n, o_nw, p, 4);
-            const __m512 v_ne = _mm512_mask_i32gather_ps(zero, in_e & in_n, o_ne, p, 4);
-            const __m512 v_sw = _mm512_mask_i32gather_ps(zero, in_w & in_s, o_sw, p, 4);
-            const __m512 v_se = _mm512_mask_i32gather_ps(zero, in_e & in_s, o_se, p, 4);
+            const __m512 north_lo = _mm512_castsi512_ps(
+                _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), (__mmask8)pair_n, n_lo, p, 4));
+            const __m512 north_hi = _mm512_castsi512_ps(_mm512_mask_i32gather_epi64(
+                _mm512_setzero_si512(), (__mmask8)(pair_n >> 8), n_hi, p, 4));
+            const __m512 south_lo = _mm512_castsi512_ps(
+                _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), (__mmask8)pair_s, s_lo, p, 4));
+            const __m512 south_hi = _mm512_castsi512_ps(_mm512_mask_i32gather_epi64(
+                _mm512_setzero_si512(), (__mmask8)(pair_s >> 8), s_hi, p, 4));
+            __m512 v_nw = _mm512_permutex2var_ps(north_lo, even, north_hi);
+            __m512 v_ne = _mm512_permutex2var_ps(north_lo, odd, north_hi);
+            __m512 v_sw = _mm512_permutex2var_ps(south_lo, even, south_hi);
+            __m512 v_se = _mm512_permutex2var_ps(south_lo, odd, south_hi);
+            if (alone) {
+                v_nw = _mm512_mask_i32gather_ps(v_nw, alone_nw, o_nw, p, 4);
+                v_ne = _mm512_mask_i32gather_ps(v_ne, alone_ne, o_ne, p, 4);
+                v_sw = _mm512_mask_i32gather_ps(v_sw, alone_sw, o_sw, p, 4);
+                v_se = _mm512_mask_i32gather_ps(v_se, alone_se, o_se, p, 4);
+            }
             __m512 v = _mm512_fmadd_ps(v_ne, w_ne, _mm512_mul_ps(v_nw, w_nw));
             v = _mm512_fmadd_ps(v_se, w_se, _mm512_fmadd_ps(v_sw, w_sw, v));
             v = _mm512_min_ps(one, _mm512_max_ps(zero, _mm512_mul_ps(v, bright)));
