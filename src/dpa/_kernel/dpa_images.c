@@ -419,17 +419,26 @@ static ALWAYS_INLINE int64_t copy_pass(const Shared *s, const Image *im, const f
     return total;
 }
 
-/* The noise of pairs [j0, j0 + pairs) of an image: z[2 j], z[2 j + 1], one pair
- * at a time (the definition, dpa/integrations/noise.py). */
-static ALWAYS_INLINE void noise_pairs(const Shared *s, const Image *im, uint32_t j0, int begin,
-                                      int pairs, float *z)
+/* The noise words of pairs j0 + [begin, pairs) of an image (the definition,
+ * dpa/integrations/noise.py): word(j) = mix(mix(j ^ k0) ^ k1). */
+static ALWAYS_INLINE void noise_words(const Image *im, uint32_t j0, int begin, int pairs,
+                                      uint32_t *words)
 {
-    for (int j = begin; j < pairs; j++) {
-        const uint32_t word = mix32(mix32((j0 + (uint32_t)j) ^ im->k0) ^ im->k1);
-        const double r = s->radius[word >> 16];
-        const uint32_t b = 2 * (word & 0xFFFFu);
-        z[2 * j] = (float)(r * s->cossin[b]);
-        z[2 * j + 1] = (float)(r * s->cossin[b + 1]);
+    for (int j = begin; j < pairs; j++)
+        words[j] = mix32(mix32((j0 + (uint32_t)j) ^ im->k0) ^ im->k1);
+}
+
+/* Box-Muller by table: z[2 j] = float32(RAD[a] * COS[b]), z[2 j + 1] =
+ * float32(RAD[a] * SIN[b]), a and b the word's halves. One pair at a time: the
+ * loads are scattered over 1.5 MB of tables, and plain loads (COS[b] and SIN[b]
+ * side by side, one 16-byte line) beat gathers there. */
+static ALWAYS_INLINE void noise_values(const Shared *s, const uint32_t *words, int pairs, float *z)
+{
+    for (int j = 0; j < pairs; j++) {
+        const double r = s->radius[words[j] >> 16];
+        const double *cs = s->cossin + 2 * (words[j] & 0xFFFFu);
+        z[2 * j] = (float)(r * cs[0]);
+        z[2 * j + 1] = (float)(r * cs[1]);
     }
 }
 
@@ -443,60 +452,40 @@ static ALWAYS_INLINE void noise_pairs(const Shared *s, const Image *im, uint32_t
         v = xor(v, shift_right(v, 16));                                                            \
     } while (0)
 
-/* noise_pairs, 8 pairs at a time; returns how many pairs it did. */
-__attribute__((target("avx2,fma"))) static int noise_pairs_avx2(const Shared *s, const Image *im,
-                                                                uint32_t j0, int pairs, float *z)
+/* noise_words, 8 pairs at a time; returns how many pairs it did. */
+__attribute__((target("avx2,fma"))) static int noise_words_avx2(const Image *im, uint32_t j0,
+                                                                int pairs, uint32_t *words)
 {
     const __m256i k0 = _mm256_set1_epi32((int32_t)im->k0), k1 = _mm256_set1_epi32((int32_t)im->k1);
     const __m256i m1 = _mm256_set1_epi32(0x7FEB352D), m2 = _mm256_set1_epi32((int32_t)0x846CA68Bu);
-    const __m256i low16 = _mm256_set1_epi32(0xFFFF), iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     int j = 0;
     for (; j + 8 <= pairs; j += 8) {
-        __m256i v = _mm256_xor_si256(_mm256_add_epi32(_mm256_set1_epi32((int32_t)(j0 + (uint32_t)j)), iota), k0);
+        const __m256i counter = _mm256_add_epi32(_mm256_set1_epi32((int32_t)(j0 + (uint32_t)j)), iota);
+        __m256i v = _mm256_xor_si256(counter, k0);
         MIX32_VECTOR(v, _mm256_srli_epi32, _mm256_mullo_epi32, _mm256_xor_si256);
         v = _mm256_xor_si256(v, k1);
         MIX32_VECTOR(v, _mm256_srli_epi32, _mm256_mullo_epi32, _mm256_xor_si256);
-        const __m256i a = _mm256_srli_epi32(v, 16);
-        const __m256i b = _mm256_slli_epi32(_mm256_and_si256(v, low16), 1);
-        for (int half = 0; half < 2; half++) {
-            const __m128i ah = half ? _mm256_extracti128_si256(a, 1) : _mm256_castsi256_si128(a);
-            const __m128i bh = half ? _mm256_extracti128_si256(b, 1) : _mm256_castsi256_si128(b);
-            const __m256d r = _mm256_i32gather_pd(s->radius, ah, 8);
-            const __m128 zc = _mm256_cvtpd_ps(_mm256_mul_pd(r, _mm256_i32gather_pd(s->cossin, bh, 8)));
-            const __m128 zs = _mm256_cvtpd_ps(_mm256_mul_pd(r, _mm256_i32gather_pd(s->cossin + 1, bh, 8)));
-            _mm_storeu_ps(z + 2 * j + 8 * half, _mm_unpacklo_ps(zc, zs));
-            _mm_storeu_ps(z + 2 * j + 8 * half + 4, _mm_unpackhi_ps(zc, zs));
-        }
+        _mm256_storeu_si256((__m256i *)(words + j), v);
     }
     return j;
 }
 
-/* noise_pairs, 16 pairs at a time; returns how many pairs it did. */
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))) static int noise_pairs_avx512(
-    const Shared *s, const Image *im, uint32_t j0, int pairs, float *z)
+/* noise_words, 16 pairs at a time; returns how many pairs it did. */
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))) static int noise_words_avx512(
+    const Image *im, uint32_t j0, int pairs, uint32_t *words)
 {
     const __m512i k0 = _mm512_set1_epi32((int32_t)im->k0), k1 = _mm512_set1_epi32((int32_t)im->k1);
     const __m512i m1 = _mm512_set1_epi32(0x7FEB352D), m2 = _mm512_set1_epi32((int32_t)0x846CA68Bu);
-    const __m512i low16 = _mm512_set1_epi32(0xFFFF);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     int j = 0;
     for (; j + 16 <= pairs; j += 16) {
-        __m512i v = _mm512_xor_si512(_mm512_add_epi32(_mm512_set1_epi32((int32_t)(j0 + (uint32_t)j)), iota), k0);
+        const __m512i counter = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(j0 + (uint32_t)j)), iota);
+        __m512i v = _mm512_xor_si512(counter, k0);
         MIX32_VECTOR(v, _mm512_srli_epi32, _mm512_mullo_epi32, _mm512_xor_si512);
         v = _mm512_xor_si512(v, k1);
         MIX32_VECTOR(v, _mm512_srli_epi32, _mm512_mullo_epi32, _mm512_xor_si512);
-        const __m512i a = _mm512_srli_epi32(v, 16);
-        const __m512i b = _mm512_slli_epi32(_mm512_and_si512(v, low16), 1);
-        for (int half = 0; half < 2; half++) {
-            const __m256i ah = half ? _mm512_extracti64x4_epi64(a, 1) : _mm512_castsi512_si256(a);
-            const __m256i bh = half ? _mm512_extracti64x4_epi64(b, 1) : _mm512_castsi512_si256(b);
-            const __m512d r = _mm512_i32gather_pd(ah, s->radius, 8);
-            const __m256 zc = _mm512_cvtpd_ps(_mm512_mul_pd(r, _mm512_i32gather_pd(bh, s->cossin, 8)));
-            const __m256 zs = _mm512_cvtpd_ps(_mm512_mul_pd(r, _mm512_i32gather_pd(bh, s->cossin + 1, 8)));
-            const __m256 lo = _mm256_unpacklo_ps(zc, zs), hi = _mm256_unpackhi_ps(zc, zs);
-            _mm256_storeu_ps(z + 2 * j + 16 * half, _mm256_permute2f128_ps(lo, hi, 0x20));
-            _mm256_storeu_ps(z + 2 * j + 16 * half + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
-        }
+        _mm512_storeu_si512(words + j, v);
     }
     return j;
 }
@@ -510,6 +499,7 @@ static ALWAYS_INLINE void finish_pass(const Shared *s, const Image *im, float *d
     const int64_t count = s->channels * s->height * s->width;
     const float contrast = im->contrast, sigma = im->noise;
     float z[2 * PAIRS];
+    uint32_t words[PAIRS];
     for (int64_t e0 = 0; e0 < count; e0 += 2 * PAIRS) {
         const int n = (int)(count - e0 < 2 * PAIRS ? count - e0 : 2 * PAIRS);
         float *d = dst + e0;
@@ -523,13 +513,14 @@ static ALWAYS_INLINE void finish_pass(const Shared *s, const Image *im, float *d
             int done = 0;
 #ifdef DPA_IMAGES_X86
             if (path == PATH_AVX512)
-                done = noise_pairs_avx512(s, im, j0, pairs, z);
+                done = noise_words_avx512(im, j0, pairs, words);
             else if (path == PATH_AVX2)
-                done = noise_pairs_avx2(s, im, j0, pairs, z);
+                done = noise_words_avx2(im, j0, pairs, words);
 #else
             (void)path;
 #endif
-            noise_pairs(s, im, j0, done, pairs, z);
+            noise_words(im, j0, done, pairs, words);
+            noise_values(s, words, pairs, z);
             for (int i = 0; i < n; i++)
                 d[i] = clamp01(d[i] + sigma * z[i]);
         }
