@@ -257,6 +257,15 @@ def test_numpy_api_is_the_reference_on_either_backend(default_backend: str, dtyp
     assert np.array_equal(one, out[2])
 
 
+def test_without_a_built_kernel_the_reference_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    images = random_images((3, 3, 9, 8), np.uint8, 5)
+    params = random_params(3, 4)
+    with_kernel = dpa_numpy.apply_params(images, params)
+    monkeypatch.setattr(dpa._kernel, "KERNEL", None)  # installed without a compiler
+    assert not _native.available()
+    assert np.array_equal(dpa_numpy.apply_params(images, params), with_kernel)
+
+
 def test_uint8_is_read_as_x_over_255(default_backend: str) -> None:
     images = random_images((3, 3, 16, 16), np.uint8, 4)
     params = random_params(3, 6, neutral_share=0.0)

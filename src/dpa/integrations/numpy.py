@@ -4,9 +4,9 @@ Needs numpy only (``dpa preview`` uses it). The operations are defined in
 :mod:`dpa.integrations`; this module is that definition in numpy, and the native
 kernel (:mod:`dpa.integrations._native`) computes the same values, bit for bit,
 much faster: :func:`apply_params` uses it for float32, float16 and uint8 images where
-it is built (``DPA_BACKEND=python`` keeps to the code here). The torch version gives
-the same values on the CPU; TensorFlow's and the GPU's agree within float tolerance
-in the warp, exactly elsewhere.
+it is built (``DPA_BACKEND=python`` keeps to the code here). torch on the CPU and
+TensorFlow run eagerly give the same values; on a GPU and in a ``tf.function`` the
+warp agrees within float tolerance, everything else exactly.
 
 Example:
     >>> import numpy as np
