@@ -84,27 +84,34 @@ THREADS = (1, 2)
 
 
 class Workload:
-    """The images of one dtype (NCHW tensors, NHWC arrays for OpenCV) and the
-    parameters, per batch and per image."""
+    """The images of one dtype on one device (NCHW tensors; on the CPU also NHWC
+    arrays, for OpenCV) and the parameters, per batch and per image (on that device
+    where a contender takes tensors)."""
 
-    def __init__(self, images: torch.Tensor, params: dpa.ParamBatch, batch: int) -> None:
-        self.images = images
-        self.channels_last = [np.ascontiguousarray(i.permute(1, 2, 0).numpy()) for i in images]
+    def __init__(
+        self, images: torch.Tensor, params: dpa.ParamBatch, batch: int, device: str = "cpu"
+    ) -> None:
+        self.device = device
+        self.images = images.to(device)
+        self.channels_last = (
+            [np.ascontiguousarray(i.permute(1, 2, 0).numpy()) for i in images]
+            if device == "cpu"
+            else []
+        )
         self.params = params
         self.slices = [slice(s, s + batch) for s in range(0, len(images), batch)]
         self.batches = [params[s] for s in self.slices]
         self.records = params.to_dicts()
         self.float_columns = {
-            name: torch.from_numpy(getattr(params, name)).to(torch.float32)
+            name: torch.from_numpy(getattr(params, name)).to(device, torch.float32)
             for name in ("rotation", "brightness", "noise", "scale", "contrast")
         }
 
 
-def run_dpa(work: Workload, device: str = "cpu") -> None:
-    images = work.images.to(device)
+def run_dpa(work: Workload) -> None:
     for part, params in zip(work.slices, work.batches, strict=True):
-        apply_params(images[part], params)
-    if device != "cpu":
+        apply_params(work.images[part], params)
+    if work.device != "cpu":
         torch.cuda.synchronize()
 
 
@@ -120,12 +127,11 @@ def run_torchvision(work: Workload) -> None:
         TF.gaussian_noise(x, sigma=p["noise"], clip=True)
 
 
-def run_kornia(work: Workload, device: str = "cpu") -> None:
-    images = work.images.to(device)
-    columns = {name: column.to(device) for name, column in work.float_columns.items()}
-    centre = torch.tensor([[(SIZE - 1) / 2, (SIZE - 1) / 2]], device=device)
+def run_kornia(work: Workload) -> None:
+    columns = work.float_columns
+    centre = torch.tensor([[(SIZE - 1) / 2, (SIZE - 1) / 2]], device=work.device)
     for part in work.slices:
-        x = images[part]
+        x = work.images[part]
         x = x.float() / 255.0 if x.dtype == torch.uint8 else x
         scale = columns["scale"][part][:, None].expand(-1, 2)
         matrix = kornia.geometry.transform.get_rotation_matrix2d(
@@ -140,7 +146,7 @@ def run_kornia(work: Workload, device: str = "cpu") -> None:
         x = (contrast * x + (1 - contrast) * mean).clamp_(0, 1)
         noise = columns["noise"][part][:, None, None, None]
         x.add_(noise * torch.randn_like(x)).clamp_(0, 1)
-    if device != "cpu":
+    if work.device != "cpu":
         torch.cuda.synchronize()
 
 
@@ -302,15 +308,19 @@ def acceptance(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return criteria
 
 
-def gpu_figures(work: Workload, repeats: int) -> dict[str, Any]:
-    """dpa and kornia on the GPU (float32 batches), and dpa's GPU result against its CPU one."""
-    first = slice(0, len(work.batches[0]))
-    cpu = apply_params(work.images[first], work.batches[0])
-    gpu = apply_params(work.images[first].cuda(), work.batches[0]).cpu()
+def gpu_figures(
+    floats: torch.Tensor, params: dpa.ParamBatch, batch: int, repeats: int, device: str = "cuda"
+) -> dict[str, Any]:
+    """dpa and kornia on ``device``, the GPU (float32 batches, the images already
+    there), and dpa's result there against its CPU one."""
+    work = Workload(floats, params, batch, device=device)
+    first = work.slices[0]
+    cpu = apply_params(floats[first], work.batches[0])
+    gpu = apply_params(work.images[first], work.batches[0]).cpu()
     results = benchmark_interleaved(
         {
-            "dpa cuda": functools.partial(run_dpa, work, "cuda"),
-            "kornia cuda": functools.partial(run_kornia, work, "cuda"),
+            "dpa": functools.partial(run_dpa, work),
+            "kornia": functools.partial(run_kornia, work),
         },
         iterations=repeats,
         warmup=1,
@@ -319,9 +329,9 @@ def gpu_figures(work: Workload, repeats: int) -> dict[str, Any]:
     rates = {name: common.rates_of(result) for name, result in results.items()}
     return {
         "rates": rates,
-        "dpa_vs_kornia": common.ratio(rates["dpa cuda"], rates["kornia cuda"]),
+        "dpa_vs_kornia": common.ratio(rates["dpa"], rates["kornia"]),
         "max_abs_cpu_gpu_difference": float((gpu - cpu).abs().max()),
-        "device": torch.cuda.get_device_name(),
+        "device": torch.cuda.get_device_name() if device == "cuda" else device,
     }
 
 
@@ -393,11 +403,11 @@ def main(argv: list[str] | None = None) -> int:
         **summary,
     }
     if torch.cuda.is_available():
-        gpu = gpu_figures(workloads["float32"], args.repeats)
+        gpu = gpu_figures(floats, params, args.batch, args.repeats)
         report["gpu"] = gpu
         print(
-            f"GPU ({gpu['device']}), float32: dpa {gpu['rates']['dpa cuda']['best']:,.0f} img/s, "
-            f"kornia {gpu['rates']['kornia cuda']['best']:,.0f} img/s best "
+            f"GPU ({gpu['device']}), float32: dpa {gpu['rates']['dpa']['best']:,.0f} img/s, "
+            f"kornia {gpu['rates']['kornia']['best']:,.0f} img/s best "
             f"({gpu['dpa_vs_kornia']['best']:.2f}x); dpa GPU vs CPU max |difference| "
             f"{gpu['max_abs_cpu_gpu_difference']:.2e}"
         )

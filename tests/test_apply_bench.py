@@ -3,6 +3,7 @@ every contender, dtype and thread count (figures only: no timing is asserted).""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -49,3 +50,19 @@ def test_bench_apply_runs_and_reports_every_contender(tmp_path: Path) -> None:
     assert set(figures["groups"]) == {"float32 1t", "float32 2t", "uint8 1t", "uint8 2t"}
     assert figures["machine_2_threads_vs_1"]["best"] > 0
     assert len(figures["acceptance"]) == 3
+
+
+def test_the_gpu_figures_code_runs_on_any_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GPU section, run on the CPU: a machine without a GPU still runs its code."""
+    import torch
+
+    import dpa
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench_apply = importlib.import_module("bench_apply")
+    images = torch.rand(6, 3, 16, 16)
+    params = dpa.generate_batch(range(6), dpa.get_preset("moderate"))
+    figures = bench_apply.gpu_figures(images, params, batch=4, repeats=1, device="cpu")
+    assert set(figures["rates"]) == {"dpa", "kornia"}
+    assert figures["max_abs_cpu_gpu_difference"] == 0.0 and figures["device"] == "cpu"
+    assert figures["dpa_vs_kornia"]["best"] > 0
