@@ -27,8 +27,9 @@ setup(
     ext_modules=[
         Extension(
             "dpa._kernel._dpa_kernel",
-            sources=["src/dpa/_kernel/dpa_kernel.c"],
-            # No FMA contraction: lo + (hi - lo) * r must round exactly as Python does.
+            sources=["src/dpa/_kernel/dpa_kernel.c", "src/dpa/_kernel/dpa_images.c"],
+            # No FMA contraction: lo + (hi - lo) * r must round exactly as Python does, and
+            # an image operation as the reference does (its two FMAs are written as fmaf).
             extra_compile_args=["-O3", "-ffp-contract=off", "-fno-strict-aliasing", "-std=c11"],
             optional=True,
         )

@@ -1,6 +1,6 @@
 """The TensorFlow integration: params_dataset (exactly the batch API, sharded by an
-InputContext) and apply_params_tf (the torch results, noise included). Kept small:
-importing TensorFlow is slow."""
+InputContext) and apply_params_tf (eagerly, the numpy reference's bits, noise
+included). Kept small: importing TensorFlow is slow."""
 
 from __future__ import annotations
 
@@ -92,6 +92,23 @@ def test_agrees_with_torch_noise_included() -> None:
         apply_params_tf(tf.constant(gray), noisy, data_format="channels_first").numpy(),
         apply_params(torch.from_numpy(gray), noisy).numpy(),
     )
+
+
+@pytest.mark.parametrize("shape", [(5, 3, 37, 40), (4, 1, 1, 1), (3, 4, 7, 13), (2, 5, 9, 10)])
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+def test_eager_is_the_numpy_reference_bit_for_bit(shape: tuple[int, ...], dtype: Any) -> None:
+    rng = np.random.default_rng(shape[2])
+    images = rng.random(shape, dtype=np.float32)
+    if dtype == np.uint8:
+        images = (images * 255).astype(np.uint8)
+    params = dpa.generate_batch(range(shape[0]), CONFIG)
+    expected = dpa_numpy.apply_params(images, params)
+    out = apply_params_tf(tf.constant(images), params, data_format="channels_first")
+    assert out.dtype == tf.float32
+    assert np.array_equal(out.numpy(), expected)
+    # in a tf.function the graph optimizer may reorder float operations
+    traced = tf.function(lambda x: apply_params_tf(x, params, data_format="channels_first"))
+    assert np.abs(traced(tf.constant(images)).numpy() - expected).max() < 1e-5
 
 
 def test_rotation_and_identity() -> None:

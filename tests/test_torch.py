@@ -193,7 +193,7 @@ def test_grid_is_affine_grids() -> None:
 @pytest.mark.parametrize(
     ("images", "params", "error", "match"),
     [
-        (torch.zeros(3, 4, 4, dtype=torch.uint8), {}, TypeError, "float"),
+        (torch.zeros(3, 4, 4, dtype=torch.int16), {}, TypeError, "float"),
         (torch.zeros(4, 4), {}, ValueError, r"\[C, H, W\]"),
         (torch.zeros(3, 4, 4), {"noise": 0.1}, ValueError, "hash"),
         (torch.zeros(3, 4, 4), {"scale": -1.0}, ValueError, "scale"),

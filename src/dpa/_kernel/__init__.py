@@ -1,8 +1,11 @@
 """The optional native kernel: loading it and preparing its inputs.
 
 ``KERNEL`` is the compiled module, or ``None`` where it was not built; then
-``IMPORT_ERROR`` says why. Nothing here runs generation itself: that is
-:mod:`dpa._generate`'s job, which picks this kernel or the Python reference.
+``IMPORT_ERROR`` says why. It has two parts: the parameters' hash chain and draws
+(``dpa_kernel.c``: ``Chain``), which :mod:`dpa._generate` uses, and the image
+operations of ``apply_params`` (``dpa_images.c``: ``apply_images``), which
+:mod:`dpa.integrations._native` uses; each caller picks this kernel or its Python
+reference. Nothing here runs either itself.
 """
 
 from __future__ import annotations

@@ -29,3 +29,22 @@ class Chain:
 def features() -> dict[str, Any]: ...
 def select(fast_sha: bool, fast_mt: bool) -> dict[str, Any]: ...
 def draws(digests: bytes, seed_words: int) -> list[tuple[float, float, float, float, float]]: ...
+def apply_images(
+    src: Any,
+    dst: Any,
+    byte_input: bool,
+    shape: tuple[int, int, int, int],
+    xs: Any,
+    ys: Any,
+    gray: Any,
+    numbers: Any,
+    keys: Any,
+    warp: Any,
+    radius: Any,
+    cossin: Any,
+    start: int,
+    end: int,
+    cursor: Any = None,
+) -> None: ...
+def images_select(name: str) -> str: ...
+def images_path() -> str: ...

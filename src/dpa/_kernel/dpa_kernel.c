@@ -932,6 +932,9 @@ static struct PyModuleDef kernel_module = {
     NULL, NULL, NULL, NULL,
 };
 
+/* dpa_images.c: apply_images and its code paths. */
+int dpa_images_init(PyObject *module);
+
 PyMODINIT_FUNC PyInit__dpa_kernel(void)
 {
     mt_base_init();
@@ -960,5 +963,9 @@ PyMODINIT_FUNC PyInit__dpa_kernel(void)
         return NULL;
     }
     Py_DECREF(features);
+    if (dpa_images_init(m) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     return m;
 }

@@ -19,6 +19,9 @@ from .._config import PARAM_NAMES
 from .._parambatch import ParamBatch
 from .noise import hash_keys
 
+#: torchvision's ``rgb_to_grayscale`` weights.
+GRAY_WEIGHTS = (0.2989, 0.587, 0.114)
+
 #: The value of each parameter that leaves an image unchanged.
 NEUTRAL = {"rotation": 0.0, "brightness": 1.0, "noise": 0.0, "scale": 1.0, "contrast": 1.0}
 
@@ -63,6 +66,17 @@ def theta_matrices(
     theta[:, 1, 0] = sin * (width / height)
     theta[:, 1, 1] = cos
     return theta
+
+
+def pixel_centres(size: int) -> npt.NDArray[np.float64]:
+    """Pixel centres in normalized coordinates (``align_corners=False``), float64:
+    ``(2 i + 1) / size - 1``; each framework rounds them to its dtype.
+
+    Example:
+        >>> pixel_centres(4).tolist()
+        [-0.75, -0.25, 0.25, 0.75]
+    """
+    return (2.0 * np.arange(size, dtype=np.float64) + 1.0) / size - 1.0
 
 
 def check_image_size(shape: tuple[int, ...]) -> None:

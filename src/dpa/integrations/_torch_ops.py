@@ -17,8 +17,8 @@ import functools
 
 import torch
 
+from ._params import GRAY_WEIGHTS
 from .noise import MIX_MULTIPLIERS, box_muller_tables
-from .numpy import GRAY_WEIGHTS
 
 __all__ = [
     "add_noise_",
@@ -79,8 +79,11 @@ def grayscale_mean(x: torch.Tensor) -> torch.Tensor:
         gray = w0 * x[:, 0] + w1 * x[:, 1] + w2 * x[:, 2]
     elif channels == 1:
         gray = x[:, 0]
-    else:
-        gray = x.sum(dim=1) / torch.tensor(float(channels), dtype=x.dtype, device=x.device)
+    else:  # the channels added in order (a sum's own order depends on the device)
+        gray = x[:, 0]
+        for channel in range(1, channels):
+            gray = gray + x[:, channel]
+        gray = gray / torch.tensor(float(channels), dtype=x.dtype, device=x.device)
     fixed = torch.floor(gray * torch.tensor(2.0**32, dtype=x.dtype, device=x.device))
     total = fixed.to(torch.int64).sum(dim=(1, 2))
     return total.to(torch.float64) / (height * width * 2.0**32)

@@ -33,9 +33,8 @@ from .._generate import generate_batch
 from .._keys import scheme_for_mode
 from .._parambatch import ParamBatch
 from .._validate import check_int
-from ._params import MIN_WARP_SCALE, NEUTRAL, check_image_size, normalize
+from ._params import GRAY_WEIGHTS, MIN_WARP_SCALE, NEUTRAL, check_image_size, normalize
 from .noise import MIX_MULTIPLIERS, box_muller_tables
-from .numpy import GRAY_WEIGHTS
 
 __all__ = ["MODES", "apply_params_tf", "params_dataset"]
 
@@ -114,10 +113,12 @@ def params_dataset(
 
 def apply_params_tf(images: Any, params: Any, data_format: str = "channels_last") -> Any:
     """``images`` augmented by ``params``: :func:`dpa.integrations.torch.apply_params`
-    for TensorFlow (the same results within float tolerance, noise included).
+    for TensorFlow (the same values on the CPU, noise included; within float tolerance
+    on a GPU).
 
-    ``images``: ``[H, W, C]`` or ``[B, H, W, C]`` float tensor in ``[0, 1]``
-    (``data_format="channels_first"``: ``[C, H, W]`` or ``[B, C, H, W]``).
+    ``images``: ``[H, W, C]`` or ``[B, H, W, C]`` tensor (``data_format="channels_first"``:
+    ``[C, H, W]`` or ``[B, C, H, W]``): float, values in ``[0, 1]`` (the result has their
+    dtype), or ``uint8``, ``0 .. 255`` (read as ``x / 255``; the result is float32).
     ``params``: a params dict (numbers, tensors or arrays, one value or one per
     image; ``hash`` as strings), a list of dicts, or a :class:`dpa.ParamBatch`.
     Works eagerly and in graph mode (``Dataset.map``, ``tf.function``).
@@ -127,8 +128,10 @@ def apply_params_tf(images: Any, params: Any, data_format: str = "channels_last"
             f"data_format must be channels_last or channels_first, got {data_format!r}"
         )
     images = tf.convert_to_tensor(images)
-    if not images.dtype.is_floating:
-        raise TypeError(f"images must be a float tensor in [0, 1], got {images.dtype.name}")
+    if not (images.dtype.is_floating or images.dtype == tf.uint8):
+        raise TypeError(
+            f"images must be a float tensor in [0, 1] or uint8, got {images.dtype.name}"
+        )
     rank = images.shape.rank
     if rank not in (3, 4):
         raise ValueError(f"images must have 3 or 4 dimensions, got shape {images.shape}")
@@ -137,6 +140,8 @@ def apply_params_tf(images: Any, params: Any, data_format: str = "channels_last"
         x = tf.transpose(x, [0, 3, 1, 2])
     if x.shape[1:].is_fully_defined():
         check_image_size(tuple(x.shape[1:]))
+    if x.dtype == tf.uint8:
+        x = tf.cast(x, tf.float32) / 255.0
     work = tf.float64 if x.dtype == tf.float64 else tf.float32
     x = tf.cast(x, work)
     shape = tf.shape(x, out_type=tf.int64)
@@ -162,7 +167,7 @@ def apply_params_tf(images: Any, params: Any, data_format: str = "channels_last"
 
     if data_format == "channels_last":
         x = tf.transpose(x, [0, 2, 3, 1])
-    x = tf.cast(x, images.dtype)
+    x = tf.cast(x, tf.float32 if images.dtype == tf.uint8 else images.dtype)
     return x[0] if rank == 3 else x
 
 
@@ -252,26 +257,32 @@ def _grid(rotation: Any, scale: Any, height: Any, width: Any, dtype: Any) -> tup
 
 
 def _grid_sample(x: Any, grid: tuple[Any, Any]) -> Any:
-    """``grid_sample(x, grid, "bilinear", "zeros", align_corners=False)``, NCHW."""
+    """``grid_sample(x, grid, "bilinear", "zeros", align_corners=False)``, NCHW, as
+    :mod:`dpa.integrations.numpy` computes it (torch's CPU kernel: two fused
+    multiply-adds, :func:`_fma`)."""
     shape = tf.shape(x, out_type=tf.int64)
     batch, channels, height, width = (shape[i] for i in range(4))
     gx, gy = grid
     w = tf.cast(width, x.dtype)
     h = tf.cast(height, x.dtype)
-    ix = ((gx + 1) * w - 1) / 2
-    iy = ((gy + 1) * h - 1) / 2
+    one = tf.constant(1, x.dtype)
+    minus_half = tf.constant(-0.5, x.dtype)
+    ix = _fma(gx + one, w / 2, minus_half)
+    iy = _fma(gy + one, h / 2, minus_half)
     x0 = tf.floor(ix)
     y0 = tf.floor(iy)
-    x1 = x0 + 1
-    y1 = y0 + 1
+    east = ix - x0
+    west = one - east
+    south = iy - y0
+    north = one - south
     corners = (
-        (x0, y0, (x1 - ix) * (y1 - iy)),
-        (x1, y0, (ix - x0) * (y1 - iy)),
-        (x0, y1, (x1 - ix) * (iy - y0)),
-        (x1, y1, (ix - x0) * (iy - y0)),
+        (x0, y0, north * west),
+        (x0 + 1, y0, north * east),
+        (x0, y0 + 1, south * west),
+        (x0 + 1, y0 + 1, south * east),
     )
     flat = tf.reshape(x, tf.stack([batch, channels, height * width]))
-    out = tf.zeros_like(x)
+    terms = []
     for cx, cy, weight in corners:
         inside = (cx >= 0) & (cx <= w - 1) & (cy >= 0) & (cy <= h - 1)
         index = tf.cast(
@@ -279,8 +290,25 @@ def _grid_sample(x: Any, grid: tuple[Any, Any]) -> Any:
         )
         values = tf.gather(flat, tf.reshape(index, tf.stack([batch, -1])), axis=2, batch_dims=1)
         values = tf.reshape(values, tf.shape(x))
-        out = out + values * tf.where(inside, weight, tf.zeros_like(weight))[:, None]
-    return out
+        terms.append((tf.where(inside[:, None], values, tf.zeros_like(values)), weight[:, None]))
+    (v_nw, w_nw), (v_ne, w_ne), (v_sw, w_sw), (v_se, w_se) = terms
+    return _fma(v_se, w_se, _fma(v_sw, w_sw, _fma(v_ne, w_ne, v_nw * w_nw)))
+
+
+def _fma(a: Any, b: Any, c: Any) -> Any:
+    """``a * b + c`` rounded once for float32 tensors (float64 ones: rounded twice),
+    as :func:`dpa.integrations.numpy.fma` computes it."""
+    if a.dtype != tf.float32:
+        return a * b + c
+    product = tf.cast(a, tf.float64) * tf.cast(b, tf.float64)
+    wide = tf.cast(c, tf.float64)
+    total = product + wide
+    back = total - product
+    error = (product - (total - back)) + (wide - back)
+    even = tf.equal(tf.bitwise.bitwise_and(tf.bitcast(total, tf.int64), 1), 0)
+    toward = tf.where(error > 0, tf.constant(np.inf, tf.float64), -np.inf)
+    rounded = tf.where((error != 0) & even, tf.math.nextafter(total, toward), total)
+    return tf.cast(rounded, tf.float32)
 
 
 def _grayscale_mean(x: Any) -> Any:
@@ -291,8 +319,13 @@ def _grayscale_mean(x: Any) -> Any:
         gray = w0 * x[:, 0] + w1 * x[:, 1] + w2 * x[:, 2]
     elif channels == 1:
         gray = x[:, 0]
-    else:
+    elif channels is None:  # not known while tracing: the sum in TensorFlow's order
         gray = tf.reduce_sum(x, axis=1) / tf.cast(tf.shape(x)[1], x.dtype)
+    else:  # the channels added in order
+        gray = x[:, 0]
+        for channel in range(1, channels):
+            gray = gray + x[:, channel]
+        gray = gray / tf.cast(channels, x.dtype)
     fixed = tf.cast(tf.floor(gray * tf.constant(2.0**32, x.dtype)), tf.int64)
     total = tf.reduce_sum(fixed, axis=[1, 2])
     pixels = tf.cast(tf.shape(gray)[1] * tf.shape(gray)[2], tf.float64)

@@ -61,7 +61,8 @@ from .._generate import gen_augmentation_params, generate_batch
 from .._keys import ElasticScheme, KeyScheme, scheme_for_mode
 from .._parambatch import ParamBatch
 from .._validate import check_int
-from ._params import check_image_size, normalize, theta_matrices
+from . import _native
+from ._params import Params, check_image_size, normalize, theta_matrices
 from ._pipelines import call_under_key, caller_for
 from ._torch_ops import (
     add_noise_,
@@ -87,36 +88,76 @@ MODES = ("elastic", "rank_aware", "plain")
 def apply_params(images: torch.Tensor, params: Any) -> torch.Tensor:
     """``images`` augmented by ``params``, on the images' device.
 
-    ``images``: ``[C, H, W]`` or ``[B, C, H, W]`` float tensor, values in ``[0, 1]``,
-    on any device. ``params``: a params dict (numbers, or one value per image:
-    lists, arrays or tensors, as a DataLoader collates them), a list of dicts, or a
-    :class:`dpa.ParamBatch`. Rotation (degrees, counter-clockwise) and scale (``> 1``
-    zooms in) are one bilinear warp with zero fill (``grid_sample``); brightness
-    multiplies; contrast blends with the grayscale mean; noise adds the sample's
-    Gaussian noise (:mod:`dpa.integrations.noise`, keyed by ``params["hash"]``, the
-    same on CPU and GPU). The result is clamped to ``[0, 1]``; see
-    :mod:`dpa.integrations` for the exact definition.
+    ``images``: ``[C, H, W]`` or ``[B, C, H, W]`` tensor on any device: float, values in
+    ``[0, 1]`` (the result has their dtype), or ``uint8``, ``0 .. 255`` (what decoders
+    give; read as ``x / 255``, the result is float32). ``params``: a params dict
+    (numbers, or one value per image: lists, arrays or tensors, as a DataLoader
+    collates them), a list of dicts, or a :class:`dpa.ParamBatch`. Rotation (degrees,
+    counter-clockwise) and scale (``> 1`` zooms in) are one bilinear warp with zero fill
+    (``grid_sample``); brightness multiplies; contrast blends with the grayscale mean;
+    noise adds the sample's Gaussian noise (:mod:`dpa.integrations.noise`, keyed by
+    ``params["hash"]``, the same on CPU and GPU). The result is clamped to ``[0, 1]``;
+    see :mod:`dpa.integrations` for the exact definition.
+
+    On the CPU, float32, float16, bfloat16 and uint8 images go through the native
+    kernel where it is built (:mod:`dpa.integrations._native`: the same values, bit
+    for bit, a batch shared by ``torch.get_num_threads()`` threads); float64 images,
+    images that require grad, other devices and ``DPA_BACKEND=python`` use torch's
+    own operations.
 
     Example:
         >>> image = torch.rand(3, 8, 8)
         >>> torch.equal(apply_params(image, {"rotation": 0.0, "brightness": 1.0}), image)
         True
+        >>> apply_params(torch.zeros(3, 8, 8, dtype=torch.uint8), {}).dtype
+        torch.float32
     """
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-    if not images.is_floating_point():
-        raise TypeError(f"images must be a float tensor in [0, 1], got {images.dtype}")
+    if not (images.is_floating_point() or images.dtype == torch.uint8):
+        raise TypeError(f"images must be a float tensor in [0, 1] or uint8, got {images.dtype}")
     if images.dim() not in (3, 4):
         raise ValueError(f"images must be [C, H, W] or [B, C, H, W], got {tuple(images.shape)}")
     single = images.dim() == 3
     x = images.unsqueeze(0) if single else images
-    work = torch.float64 if x.dtype == torch.float64 else torch.float32
-    x = x.to(work)
     batch, channels, height, width = x.shape
     check_image_size(tuple(x.shape))
     if channels * height * width > MAX_ELEMENTS:
         raise ValueError(f"images of more than 2**31 elements are not supported: {x.shape}")
     p = normalize(params, batch)
+    out = _apply_native(x, p) if _native_input(x) else _apply_reference(x, p)
+    out = out.to(torch.float32 if images.dtype == torch.uint8 else images.dtype)
+    return out[0] if single else out
+
+
+def _native_input(x: torch.Tensor) -> bool:
+    """Whether the native kernel takes ``x`` (see :func:`apply_params`)."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype in _NATIVE_DTYPES
+        and not x.requires_grad
+        and _native.available()
+    )
+
+
+_NATIVE_DTYPES = (torch.float32, torch.uint8, torch.float16, torch.bfloat16)
+
+
+def _apply_native(x: torch.Tensor, p: Params) -> torch.Tensor:
+    source = x if x.dtype in (torch.float32, torch.uint8) else x.to(torch.float32)
+    source = source.contiguous()
+    out = torch.empty(source.shape, dtype=torch.float32)
+    _native.apply_into(source.numpy(), out.numpy(), p, torch.get_num_threads())
+    return out
+
+
+def _apply_reference(x: torch.Tensor, p: Params) -> torch.Tensor:
+    """The definition in torch operations (float32, float64 for float64 images)."""
+    if x.dtype == torch.uint8:
+        x = x.to(torch.float32) / 255.0
+    work = torch.float64 if x.dtype == torch.float64 else torch.float32
+    x = x.to(work)
+    height, width = x.shape[-2:]
     device = x.device
     # every per-image number in one transfer: brightness, contrast, 1 - contrast, noise
     numbers = np.stack([p.brightness, p.contrast, 1.0 - p.contrast, p.noise], axis=1)
@@ -140,8 +181,7 @@ def apply_params(images: torch.Tensor, params: Any) -> torch.Tensor:
     x = blend_contrast(x, contrast, rest)
     if p.keys is not None:
         x = add_noise_(x, torch.from_numpy(p.keys).to(device), noise)
-    out: torch.Tensor = x.to(images.dtype)
-    return out[0] if single else out
+    return x
 
 
 # --------------------------------------------------------------------------- transform
@@ -214,7 +254,7 @@ class DPATransform:
         return generate_batch(ids, self.config, scheme=self.scheme)
 
     def __call__(self, image: torch.Tensor, sample_id: Any) -> torch.Tensor:
-        image = _as_float_image(image)
+        image = _as_tensor(image)
         if image.dim() == 4:
             ids = sample_id.tolist() if isinstance(sample_id, torch.Tensor) else sample_id
             return apply_params(image, self.params_batch([int(i) for i in ids]))
@@ -225,12 +265,9 @@ class DPATransform:
         return f"DPATransform(mode={self.mode!r}{where}, base_seed={self.base_seed})"
 
 
-def _as_float_image(image: Any) -> torch.Tensor:
-    """A tensor or array as a float tensor; ``uint8`` values are divided by 255."""
-    tensor = image if isinstance(image, torch.Tensor) else torch.as_tensor(np.asarray(image))
-    if tensor.dtype == torch.uint8:
-        return tensor.to(torch.float32) / 255.0
-    return tensor
+def _as_tensor(image: Any) -> torch.Tensor:
+    """A tensor or array as a tensor (:func:`apply_params` reads ``uint8`` as ``x / 255``)."""
+    return image if isinstance(image, torch.Tensor) else torch.as_tensor(np.asarray(image))
 
 
 # --------------------------------------------------------------------------- dataset
@@ -340,7 +377,7 @@ class DPADataset(Dataset[Any]):
         sample, target = item
         params = self.transform.params(int(index))
         if self.apply:
-            sample = apply_params(_as_float_image(sample), params)
+            sample = apply_params(_as_tensor(sample), params)
         return sample, target, params
 
 
