@@ -12,7 +12,7 @@ OUT    ?= out/samples.parquet
 .PHONY: install run test lint typecheck docs pytest bench clean
 
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
-SOURCES := pyproject.toml setup.py src/dpa/_kernel/dpa_kernel.c
+SOURCES := pyproject.toml setup.py src/dpa/_kernel/dpa_kernel.c src/dpa/_kernel/dpa_images.c
 
 # Two levels of install in one virtual env: what `make run` needs (the package and
 # pyarrow), and what `make test` adds (every extra and the dev tools).
