@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from hypothesis import given, strategies as st
 from dpa import (
     PARAM_NAMES,
     AugmentationConfig,
+    DPAFileError,
     _core as core,
     compute_statistics,
     compute_streaming_statistics,
@@ -32,8 +34,10 @@ from dpa import (
     generate_batch,
     get_preset,
     iter_batches,
+    save_augmentation_chain,
     stream_augmentation_chain,
     stream_augmentation_range,
+    verify_augmentation_file,
 )
 from dpa._core import params_for_key, seed_from_hash
 from strategies import sample_ids, valid_configs as _valid_configs
@@ -402,3 +406,29 @@ def test_threads_small() -> None:
         chunks = list(pool.map(lambda k: [gen_augmentation_params(i) for i in ids[k::4]], range(4)))
     for k in range(4):
         assert chunks[k] == serial[k::4]
+
+
+def test_sample_ids_have_at_most_10000_digits() -> None:
+    """Ids of any practical size work; past 10,000 digits an id is refused, since
+    CPython's int<->text conversion is quadratic (a 1,000,000-digit id took 7 s)."""
+    from dpa._validate import MAX_ID_DIGITS
+
+    largest = 10**MAX_ID_DIGITS - 1
+    assert gen_augmentation_params(largest)["hash"] == gen_augmentation_params(largest)["hash"]
+    assert core.parse_decimal("9" * MAX_ID_DIGITS) == largest
+    with pytest.raises(ValueError, match="at most 10000 digits, got about 10001"):
+        gen_augmentation_params(largest + 1)
+    with pytest.raises(ValueError, match="at most 10000 digits"):
+        generate_batch([5, 10**20_000])
+    with pytest.raises(ValueError, match="a number of 1000000 digits"):
+        core.parse_decimal("1" * 1_000_000)
+
+
+def test_a_file_with_a_million_digit_id_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    save_augmentation_chain(generate_batch([5, 6]), path)
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].replace('"sample_id": 5', '"sample_id": 1' + "0" * 1_000_000)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DPAFileError, match="a number of 1000001 digits"):
+        verify_augmentation_file(path)

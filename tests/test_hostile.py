@@ -470,6 +470,7 @@ ENTRIES: list[Entry] = [
         {"data": {"augmentation_depth": 2}},
     ),
     Entry("get_preset", dpa.get_preset, {"name": "mild"}),
+    Entry("config.config_name", dpa._config.config_name, {"config": SMALL_CONFIG}),
     # core
     Entry("fib", dpa.fib, {"n": 5}, small=frozenset({"n"})),
     Entry("sample_seed", dpa.sample_seed, {"sample_id": 7, "base_seed": 1, "epoch": 2}),

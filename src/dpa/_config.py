@@ -247,6 +247,7 @@ def config_name(config: AugmentationConfig) -> str:
         >>> config_name(AugmentationConfig(rotation_range=(-5, 5)))[:33]
         'config rotation -5..5, brightness'
     """
+    config = check_config(config)
     for name, preset in PRESETS.items():
         if preset == config:
             return f"preset {name!r}"

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._config import AugmentationConfig
-from ._validate import check_sample_id
+from ._validate import MAX_ID_DIGITS, check_sample_id
 
 __all__ = [
     "fib",
@@ -70,12 +70,17 @@ def decimal(n: int) -> bytes:
 
 
 def parse_decimal(text: str) -> int:
-    """The int written by :func:`decimal` (ASCII digits), whatever its length.
+    """The int written by :func:`decimal` (ASCII digits), of up to
+    :data:`~dpa._validate.MAX_ID_DIGITS` digits (ValueError past that: every number
+    in a dpa file is read through here, so a file cannot make a reader spend minutes
+    converting one).
 
     Example:
         >>> parse_decimal("123")
         123
     """
+    if len(text) > MAX_ID_DIGITS + 1:  # a sign may come first
+        raise ValueError(f"a number of {len(text)} digits; dpa reads at most {MAX_ID_DIGITS}")
     try:
         return int(text)
     except ValueError:

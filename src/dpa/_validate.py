@@ -16,7 +16,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["check_callable", "check_int", "check_path", "check_sample_id"]
+__all__ = [
+    "MAX_ID_DIGITS",
+    "check_callable",
+    "check_int",
+    "check_path",
+    "check_sample_id",
+]
+
+#: The most decimal digits a sample id may have. Ids of any practical size work; past
+#: this, converting one between int and text (CPython's conversion is quadratic in
+#: the digits) would make a single record cost seconds: a 1,000,000-digit id took 7 s
+#: to verify.
+MAX_ID_DIGITS = 10_000
+_ID_LIMIT = 10**MAX_ID_DIGITS
+_ID_LIMIT_BITS = _ID_LIMIT.bit_length() - 1
 
 
 def check_int(value: Any, name: str, minimum: int = 0) -> int:
@@ -45,7 +59,13 @@ def check_sample_id(seed_id: Any, name: str = "seed_id") -> int:
         >>> check_sample_id(7)
         7
     """
-    return check_int(seed_id, name, 0)
+    number = check_int(seed_id, name, 0)
+    if number.bit_length() > _ID_LIMIT_BITS and number >= _ID_LIMIT:
+        raise ValueError(
+            f"{name} must have at most {MAX_ID_DIGITS} digits, "
+            f"got about {int(number.bit_length() * 0.30103) + 1}"
+        )
+    return number
 
 
 def check_path(path: Any, name: str = "path") -> Path:
