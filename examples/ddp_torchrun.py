@@ -121,6 +121,7 @@ def main() -> None:
             )
     if rank == 0:
         print(f"{args.epochs} epochs in {time.perf_counter() - started:.1f} s", flush=True)
+    dist.barrier()  # no rank tears the group down while another still uses it
     dist.destroy_process_group()
 
 

@@ -9,7 +9,7 @@ Example:
     >>> main(["generate", "-n", "100", "-q", "-o", path])
     0
     >>> main(["stats", path])  # doctest: +ELLIPSIS
-    /...p.jsonl: 100 samples (jsonl)
+    /...p.jsonl: 100 samples (jsonl; statistics stored in the file)
     parameter  ...
     0
 """
